@@ -1,0 +1,75 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ProviderName, TuningSpec } from './spec';
+import type { JobStatus, TrialStatus } from './status';
+import type { Trial } from './trial';
+
+/** How tunewire finds a job at its provider. */
+export interface ProviderJobRef {
+  readonly provider: ProviderName;
+  /** The name we chose, derived from the job id, so a retried create finds the same job. */
+  readonly providerJobName: string;
+  /** The provider's own id once known: a SageMaker ARN, a Vertex resource name. */
+  readonly providerJobId?: string;
+}
+
+/** What a provider says about a job at one moment, already in our vocabulary. */
+export interface JobObservation {
+  readonly status: JobStatus;
+  /** The provider's own status word, kept for people reading the ledger. */
+  readonly providerStatus: string;
+  readonly observedAt: string;
+  readonly failureReason?: string;
+  readonly trialCounts?: Readonly<Partial<Record<TrialStatus, number>>>;
+  /** Extra facts a provider reports, e.g. `partially_succeeded` or objective-status counters. */
+  readonly flags?: readonly string[];
+  readonly providerBestTrialId?: string;
+}
+
+export interface JobRecord {
+  readonly jobId: string;
+  readonly name: string;
+  readonly provider: ProviderName;
+  readonly spec: TuningSpec;
+  readonly status: JobStatus;
+  /** Optimistic-concurrency counter: every META write is conditional on it. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly providerJobName: string;
+  readonly providerJobId?: string;
+  readonly providerStatus?: string;
+  readonly failureReason?: string;
+  readonly trialCounts?: Readonly<Partial<Record<TrialStatus, number>>>;
+  readonly flags?: readonly string[];
+  /** Time of the provider observation the status came from; orders same-rank changes. */
+  readonly lastObservedAt?: string;
+  /** The last status whose events were published; differs from `status` only after a crash. */
+  readonly announcedStatus?: JobStatus;
+  /** The provider's paging position for incremental trial reads. */
+  readonly trialCursor?: string;
+  readonly bestTrial?: Trial;
+  readonly trigger?: string;
+}
+
+export function refOf(job: Pick<JobRecord, 'provider' | 'providerJobName' | 'providerJobId'>): ProviderJobRef {
+  return { provider: job.provider, providerJobName: job.providerJobName, ...(job.providerJobId ? { providerJobId: job.providerJobId } : {}) };
+}
+
+const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function base32(bytes: Uint8Array, length: number): string {
+  let out = '';
+  for (let i = 0; out.length < length; i++) out += ID_ALPHABET[(bytes[i % bytes.length] ?? 0) % 32];
+  return out;
+}
+
+/**
+ * A job id: the spec name (cut to 18) and 10 characters that come from the idempotency key when
+ * one is given, so a retried submit with the same key is the same job. At most 29 characters,
+ * lowercase: it fits every provider's job-name rules as it is (SageMaker's 32).
+ */
+export function deriveJobId(specName: string, idempotencyKey?: string): string {
+  const stem = specName.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 18).replace(/-+$/, '');
+  const entropy = idempotencyKey ? createHash('sha256').update(`${specName}\n${idempotencyKey}`).digest() : randomBytes(10);
+  return `${stem}-${base32(entropy, 10)}`;
+}

@@ -1,0 +1,121 @@
+import type { JobObservation, JobRecord } from '../domain/job';
+import type { ProviderName, Goal } from '../domain/spec';
+import type { JobStatus } from '../domain/status';
+import type { Trial } from '../domain/trial';
+
+/** What happened to one arriving provider event. */
+export type ArrivalOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored';
+
+export interface ArrivalRecord {
+  /** The provider event's own id (EventBridge `id`, Pub/Sub messageId, or a reconciler-made id). */
+  readonly eventId: string;
+  readonly receivedAt: string;
+  readonly source: string;
+  readonly claimedStatus?: string;
+  readonly outcome: ArrivalOutcome;
+}
+
+export type TransitionResult =
+  | { readonly kind: 'applied'; readonly job: JobRecord }
+  | { readonly kind: 'duplicate'; readonly job: JobRecord }
+  /** Another writer changed the job first; re-read and judge again. */
+  | { readonly kind: 'conflict'; readonly job: JobRecord };
+
+export type TrialWriteResult =
+  /** `stored` is the item as it now stands (with `announced`). */
+  | { readonly kind: 'created' | 'advanced' | 'unchanged'; readonly stored: StoredTrial };
+
+export interface StoredTrial extends Trial {
+  readonly announced: boolean;
+}
+
+export interface Champion {
+  readonly model: string;
+  readonly jobId: string;
+  readonly trialId: string;
+  readonly objectiveValue: number;
+  readonly goal: Goal;
+  readonly version: string;
+  readonly promotedAt: string;
+  /** Optimistic-concurrency counter of the champion item. */
+  readonly revision: number;
+}
+
+export interface PromotionRecord {
+  readonly model: string;
+  readonly jobId: string;
+  readonly decidedAt: string;
+  readonly decision: 'promoted' | 'skipped';
+  readonly reason: string;
+  readonly trialId?: string;
+  readonly objectiveValue?: number;
+}
+
+export type PromoteResult =
+  | { readonly kind: 'promoted'; readonly champion: Champion }
+  /** The champion changed since it was read (or is better); re-read and decide again. */
+  | { readonly kind: 'conflict'; readonly current: Champion | undefined };
+
+export interface NewJob {
+  readonly jobId: string;
+  readonly name: string;
+  readonly provider: ProviderName;
+  readonly spec: JobRecord['spec'];
+  readonly providerJobName: string;
+  readonly createdAt: string;
+  readonly trigger?: string;
+}
+
+/**
+ * The job ledger: one DynamoDB table (see the design notes). Every write is conditional, so two
+ * functions racing on the same job cannot lose or reverse each other's work.
+ *
+ * @example
+ *   const { created, job } = await ledger.createJob(newJob);
+ *   const result = await ledger.transitionJob({ job, observation, arrival });
+ */
+export interface Ledger {
+  /** Creates the job in `submitting` unless it exists; returns the stored job either way. */
+  createJob(job: NewJob): Promise<{ readonly created: boolean; readonly job: JobRecord }>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  findJobByProviderJob(provider: ProviderName, providerJobName: string): Promise<JobRecord | undefined>;
+  /** Jobs not yet terminal (a sparse index), for the reconciler. */
+  listActiveJobs(provider?: ProviderName): Promise<JobRecord[]>;
+  /** Newest first. */
+  listJobs(options?: { limit?: number }): Promise<JobRecord[]>;
+
+  /** submitting -> pending with the provider's id; conditional on the job still submitting. */
+  markSubmitted(jobId: string, providerJobId: string | undefined, at: string): Promise<JobRecord>;
+
+  /**
+   * Applies an observation in one transaction: the META update (conditional on the version read),
+   * the event's SEEN marker (conditional on absence) and its HIST entry.
+   */
+  transitionJob(input: { readonly job: JobRecord; readonly observation: JobObservation; readonly arrival: ArrivalRecord }): Promise<TransitionResult>;
+  /**
+   * Records an arrival that changes no status (stale, same, ignored). Returns `duplicate` when the
+   * event id was seen before (the arrival is still written to history as a duplicate).
+   */
+  recordArrival(jobId: string, arrival: ArrivalRecord): Promise<'recorded' | 'duplicate'>;
+  /** Marks the job's current status as announced (conditional on it still being `status`). */
+  markAnnounced(jobId: string, status: JobStatus): Promise<void>;
+  listHistory(jobId: string): Promise<ArrivalRecord[]>;
+
+  /** Stores a trial unless the stored one is as far along; never moves a trial back. */
+  putTrial(jobId: string, trial: Trial): Promise<TrialWriteResult>;
+  markTrialAnnounced(jobId: string, trialId: string): Promise<void>;
+  listTrials(jobId: string): Promise<StoredTrial[]>;
+  /** Moves the trial cursor from `from` to `to`; false when someone else moved it first. */
+  advanceTrialCursor(jobId: string, from: string | undefined, to: string): Promise<boolean>;
+  /** Replaces the job's best trial when `trial` is better for the goal (conditional). */
+  offerBestTrial(jobId: string, trial: Trial, goal: Goal): Promise<boolean>;
+
+  getChampion(model: string): Promise<Champion | undefined>;
+  /**
+   * Makes the candidate champion, conditional on the champion being `expected` (by revision; none
+   * means no champion yet). Writes the PROMO history item in the same transaction.
+   */
+  promoteChampion(input: { readonly candidate: Omit<Champion, 'revision'>; readonly expected: Champion | undefined; readonly record: PromotionRecord }): Promise<PromoteResult>;
+  recordPromotion(record: PromotionRecord): Promise<void>;
+  listPromotions(model: string): Promise<PromotionRecord[]>;
+}

@@ -1,0 +1,69 @@
+import type { JobObservation, ProviderJobRef } from '../domain/job';
+import type { ProviderName, TuningSpec } from '../domain/spec';
+import type { Trial } from '../domain/trial';
+
+export interface CreateJobRequest {
+  readonly jobId: string;
+  readonly providerJobName: string;
+  readonly spec: TuningSpec;
+  /** Provider refs of the warm-start parents, resolved from tunewire job ids by the use case. */
+  readonly warmStartParents?: readonly ProviderJobRef[];
+}
+
+export interface CreateJobResult {
+  readonly ref: ProviderJobRef;
+  /** True when the job already existed (a retried submit) and was adopted, not created. */
+  readonly adopted: boolean;
+}
+
+export interface TrialPage {
+  /** Trials new or changed since the cursor given. */
+  readonly trials: readonly Trial[];
+  /** Where the next incremental read starts; pass it back unchanged. */
+  readonly cursor: string | undefined;
+}
+
+/**
+ * A managed tuning service (or the local engine). Vendor shapes stay inside the adapter: in go
+ * specs and refs, out come observations and trials in tunewire's vocabulary.
+ *
+ * @example
+ *   provider.validate(spec);                       // throws SpecValidationError naming the field
+ *   const { ref } = await provider.create({ jobId, providerJobName: provider.providerJobName(jobId), spec });
+ *   const page = await provider.listTrials(ref, job.trialCursor, spec);
+ */
+export interface TuningProvider {
+  readonly name: ProviderName;
+  /**
+   * True when a status event is only a hint and `describe` is the truth (SageMaker's events may
+   * lack fields, repeat or arrive late); false when the provider's events are authoritative.
+   */
+  readonly eventsNeedConfirmation: boolean;
+  /** Provider rules, checked before anything is sent. Throws `SpecValidationError`. */
+  validate(spec: TuningSpec): void;
+  /** The provider's create request, in the API's own field and enum names. */
+  render(spec: TuningSpec, job: { readonly jobId: string; readonly providerJobName: string; readonly warmStartParents?: readonly ProviderJobRef[] }): unknown;
+  /** Deterministic, so a retried submit names the same provider job. */
+  providerJobName(jobId: string): string;
+  /** Idempotent: "already exists" means adopt it. */
+  create(request: CreateJobRequest): Promise<CreateJobResult>;
+  describe(ref: ProviderJobRef): Promise<JobObservation>;
+  listTrials(ref: ProviderJobRef, cursor: string | undefined, spec: TuningSpec): Promise<TrialPage>;
+  stop(ref: ProviderJobRef): Promise<void>;
+}
+
+/**
+ * A model registry: SageMaker Model Package Groups, Vertex Model Registry, or the ledger itself
+ * for the local provider.
+ *
+ * @example const { version } = await registry.registerVersion({ model: 'churn', jobId, trial, spec });
+ */
+export interface ModelRegistry {
+  registerVersion(input: {
+    readonly model: string;
+    readonly jobId: string;
+    readonly ref: ProviderJobRef;
+    readonly trial: Trial;
+    readonly spec: TuningSpec;
+  }): Promise<{ readonly version: string }>;
+}
