@@ -1,0 +1,209 @@
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { JobNotFoundError, SpecValidationError, TunewireError, UnknownProviderError, ValidationError } from '../domain/errors';
+import { deriveJobId } from '../domain/job';
+import { PROVIDERS, countHyperparameters, parseSpecText, type TuningSpec } from '../domain/spec';
+import { jobView, trialView } from '../edge/views';
+import { advertiseStack, openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
+import { offlineProviders } from './offline-providers';
+import { submitJob } from '../use-cases/submit-job';
+import { startDevServer } from './dev-server';
+import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
+import { readEventsFile, replayEvents } from './replay';
+import { waitForJob } from './wait';
+
+/** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEMO_SPEC = join(ROOT, 'examples', 'iris-forest', 'spec.yaml');
+
+const EXIT_BAD_INPUT = 2;
+
+interface Context {
+  readonly io: Output;
+  readonly home: string;
+}
+
+export function readSpec(path: string, provider?: string): TuningSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SpecValidationError(path, [{ path: '(file)', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }], { cause: error });
+  }
+  if (!provider) return parseSpecText(text, path);
+  const spec = parseSpecText(text, path);
+  return { ...spec, provider: parseSpecText(JSON.stringify({ ...spec, provider }), `--provider`).provider };
+}
+
+async function withStack<T>(ctx: Context, work: (stack: EmbeddedStack) => Promise<T>): Promise<T> {
+  const stack = await openEmbeddedStack({ home: ctx.home, root: ROOT });
+  try {
+    return await work(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+function buildProgram(ctx: Context): Command {
+  const { io } = ctx;
+  const program = new Command('tunewire')
+    .description('Event-driven hyperparameter tuning on SageMaker, Vertex AI, Cloud ML Engine or a local engine')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  const providerOption = () => new Option('--provider <provider>', 'run the spec on this provider instead of its own').choices(PROVIDERS);
+
+  program
+    .command('validate <spec>')
+    .description('check a spec against the schema and its provider rules; nothing is sent')
+    .addOption(providerOption())
+    .action((file: string, opts: { provider?: string }) => {
+      const spec = readSpec(file, opts.provider);
+      offlineProviders(ctx.home, ROOT).get(spec.provider).provider.validate(spec);
+      io.line(`${file}: valid for ${spec.provider} (${spec.parameters.length} parameters, ${countHyperparameters(spec)} hyperparameters, ${spec.strategy}, ${spec.budget.maxTrials} trials)`);
+    });
+
+  program
+    .command('render <spec>')
+    .description("print the provider's create request as JSON, in the API's own names")
+    .addOption(providerOption().makeOptionMandatory())
+    .action((file: string, opts: { provider: string }) => {
+      const spec = readSpec(file, opts.provider);
+      const { provider } = offlineProviders(ctx.home, ROOT).get(spec.provider);
+      provider.validate(spec);
+      const jobId = deriveJobId(spec.name, 'render');
+      io.json(provider.render(spec, { jobId, providerJobName: provider.providerJobName(jobId) }));
+    });
+
+  program
+    .command('submit <spec>')
+    .description('submit a tuning job (local jobs run in this process, so it waits for them)')
+    .option('--wait', 'wait for the job to finish and be promoted')
+    .option('--idempotency-key <key>', 'the same key always means the same job')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: { wait?: boolean; idempotencyKey?: string; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const spec = readSpec(file);
+        const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
+        if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
+        const final = opts.wait || job.provider === 'local' ? (await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) })).job : job;
+        if (opts.json) io.json(jobView(final));
+        else describeJob(final).forEach((l) => io.line(l));
+      }),
+    );
+
+  program
+    .command('status <job>')
+    .description("a job's status from the ledger")
+    .option('--json', 'print JSON')
+    .action((jobId: string, opts: { json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const job = await stack.deps.ledger.getJob(jobId);
+        if (!job) throw new JobNotFoundError(jobId);
+        if (opts.json) io.json(jobView(job));
+        else describeJob(job).forEach((l) => io.line(l));
+      }),
+    );
+
+  program
+    .command('trials <job>')
+    .description("a job's trials from the ledger")
+    .option('--json', 'print JSON')
+    .action((jobId: string, opts: { json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const job = await stack.deps.ledger.getJob(jobId);
+        if (!job) throw new JobNotFoundError(jobId);
+        const trials = await stack.deps.ledger.listTrials(jobId);
+        if (opts.json) io.json(trials.map(trialView));
+        else trialTable(trials).forEach((l) => io.line(l));
+      }),
+    );
+
+  program
+    .command('champion <model>')
+    .description("a model's champion and its promotion history")
+    .option('--json', 'print JSON')
+    .action((model: string, opts: { json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const [champion, history] = await Promise.all([stack.deps.ledger.getChampion(model), stack.deps.ledger.listPromotions(model)]);
+        if (opts.json) return io.json({ champion: champion ?? null, history });
+        if (!champion) io.line(`model ${model} has no champion yet`);
+        else describeChampion(champion).forEach((l) => io.line(l));
+        for (const h of history) io.line(`  ${h.decidedAt}  ${h.decision.padEnd(8)} job ${h.jobId}${h.objectiveValue !== undefined ? ` (${h.objectiveValue})` : ''}: ${h.reason}`);
+      }),
+    );
+
+  program
+    .command('replay <file>')
+    .description('feed raw events (EventBridge events, Pub/Sub push bodies; a JSON array or one per line) through the handlers')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: { json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const events = readEventsFile(file);
+        const results = await replayEvents(stack, events);
+        if (opts.json) return io.json(results);
+        for (const r of results) {
+          io.line(`#${r.index} ${r.eventId ?? '-'} ${r.function ? `${r.function}: ` : ''}${r.outcome}${r.jobId ? ` (job ${r.jobId})` : ''}${r.detail ? ` - ${r.detail.split('\n').join(' ')}` : ''}`);
+        }
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('tune a random forest on the iris data set with the local engine, then promote the best')
+    .option('--spec <file>', 'another spec to run', DEMO_SPEC)
+    .action((opts: { spec: string }) =>
+      withStack(ctx, async (stack) => {
+        const spec = readSpec(opts.spec);
+        io.line(`tunewire demo: ${spec.name}, ${spec.strategy} search, ${spec.budget.maxTrials} trials, ${spec.budget.parallelTrials} at a time, on ${spec.provider}`);
+        const { job } = await submitJob(stack.deps, { spec, trigger: 'demo' });
+        io.line(`submitted ${job.jobId}`);
+        const { job: final, promotion } = await waitForJob(stack, job.jobId, io);
+        const best = final.bestTrial;
+        io.line(`job ${final.jobId} ${final.status}${final.failureReason ? `: ${final.failureReason}` : ''}`);
+        io.line(best ? `best trial: ${best.trialId} ${spec.objective.metric}=${best.objectiveValue} (${hyper(best)})` : 'best trial: none');
+        if (promotion) io.line(`promotion: ${promotion.decision === 'promoted' ? 'PROMOTED' : 'KEPT the champion'} for model ${promotion.model}: ${promotion.reason}`);
+        io.line(`see: tunewire status ${final.jobId} | tunewire trials ${final.jobId} | tunewire champion ${spec.promotion?.model ?? spec.name}`);
+      }),
+    );
+
+  program
+    .command('dev')
+    .description('keep the local stack up with the HTTP API until Ctrl-C')
+    .option('--port <port>', 'HTTP port', (v) => Number.parseInt(v, 10), 8787)
+    .action(async (opts: { port: number }) => {
+      const stack = await openEmbeddedStack({ home: ctx.home, root: ROOT });
+      const withdraw = advertiseStack(ctx.home, stack.dynamoEndpoint);
+      const server = await startDevServer(stack.deps, opts.port);
+      io.line(`tunewire dev: HTTP API on http://127.0.0.1:${opts.port} (POST /jobs, GET /jobs/{id}, GET /jobs/{id}/trials, GET /models/{model}/champion)`);
+      io.line(`ledger: DynamoDB Local at ${stack.dynamoEndpoint}; Ctrl-C to stop`);
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', resolveStop);
+        process.once('SIGTERM', resolveStop);
+      });
+      io.line('stopping...');
+      await new Promise((r) => server.close(r));
+      withdraw();
+      await stack.close();
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code: 0 done, 2 bad input, 1 anything else. */
+export async function main(argv: readonly string[], io: Output = consoleOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const ctx: Context = { io, home: resolve(env.TUNEWIRE_HOME ?? '.tunewire') };
+  try {
+    await buildProgram(ctx).parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    if (error instanceof ValidationError || error instanceof JobNotFoundError || error instanceof UnknownProviderError) {
+      io.error(`error: ${error.message}`);
+      return EXIT_BAD_INPUT;
+    }
+    io.error(`error: ${error instanceof TunewireError ? `[${error.code}] ` : ''}${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

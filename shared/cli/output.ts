@@ -1,0 +1,53 @@
+import type { JobRecord } from '../domain/job';
+import type { Trial } from '../domain/trial';
+import type { Champion } from '../ports/ledger';
+
+export interface Output {
+  line(text?: string): void;
+  json(value: unknown): void;
+  error(text: string): void;
+}
+
+export const consoleOutput: Output = {
+  line: (text = '') => process.stdout.write(`${text}\n`),
+  json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  error: (text) => process.stderr.write(`${text}\n`),
+};
+
+const fmt = (v: number | undefined) => (v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(4));
+
+export function describeJob(job: JobRecord): string[] {
+  const counts = Object.entries(job.trialCounts ?? {})
+    .filter(([, n]) => n)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  return [
+    `job        ${job.jobId} (${job.name})`,
+    `provider   ${job.provider}: ${job.providerJobName}${job.providerJobId ? ` (${job.providerJobId})` : ''}`,
+    `status     ${job.status}${job.providerStatus ? ` [${job.providerStatus}]` : ''}${job.failureReason ? `: ${job.failureReason}` : ''}`,
+    `objective  ${job.spec.objective.goal} ${job.spec.objective.metric}`,
+    `trials     ${counts || 'none reported yet'}`,
+    `best       ${job.bestTrial ? `${job.bestTrial.trialId} = ${fmt(job.bestTrial.objectiveValue)} ${hyper(job.bestTrial)}` : '-'}`,
+    `created    ${job.createdAt}, updated ${job.updatedAt}`,
+  ];
+}
+
+export function hyper(trial: Trial): string {
+  return Object.entries(trial.hyperparameters)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+export function trialTable(trials: readonly Trial[]): string[] {
+  const rows = [...trials]
+    .sort((a, b) => a.trialId.localeCompare(b.trialId))
+    .map((t) => [t.trialId, t.status + (t.stoppedEarly ? ' (early)' : ''), fmt(t.objectiveValue), hyper(t), t.failureReason ?? '']);
+  const head = ['trial', 'status', 'objective', 'hyperparameters', 'failure'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [render(head), ...rows.map(render)];
+}
+
+export function describeChampion(c: Champion): string[] {
+  return [`model      ${c.model}`, `champion   job ${c.jobId}, trial ${c.trialId}`, `objective  ${c.goal} = ${fmt(c.objectiveValue)}`, `version    ${c.version}`, `promoted   ${c.promotedAt}`];
+}

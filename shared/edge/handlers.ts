@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { EventValidationError, ValidationError } from '../domain/errors';
+import { EVENT_SOURCE, detailTypeOf } from '../domain/events';
+import { parseSpec } from '../domain/spec';
+import { applyStatusChange } from '../use-cases/apply-status-change';
+import type { Dependencies } from '../use-cases/dependencies';
+import { fanOutTrials } from '../use-cases/fan-out-trials';
+import { promoteBest } from '../use-cases/promote-best';
+import type { HandledEvent, ProviderJobEvent, ProviderTrialEvent } from '../use-cases/provider-events';
+import { submitJob } from '../use-cases/submit-job';
+import { parseDetail, parseTransportEvent, type EventBridgeEnvelope } from './envelopes';
+import { LOCAL_JOB_DETAIL_TYPE, LOCAL_SOURCE, LOCAL_TRIAL_DETAIL_TYPE, localJobEvent, localTrialEvent } from './local-events';
+
+/**
+ * The production handlers' bodies, shared by the Lambda entries in `functions/`, the local bus
+ * and `tunewire replay`: parse the delivery, pick the parser for its source and detail-type, call
+ * one use case. Bad input becomes a `rejected` outcome (retrying cannot fix it); anything else
+ * propagates so the transport retries and, in the end, dead-letters.
+ */
+
+interface Parser<T> {
+  readonly source: string;
+  readonly detailType: string;
+  parse(envelope: EventBridgeEnvelope): T;
+}
+
+const jobEventParsers: Parser<ProviderJobEvent>[] = [{ source: LOCAL_SOURCE, detailType: LOCAL_JOB_DETAIL_TYPE, parse: localJobEvent }];
+const trialEventParsers: Parser<ProviderTrialEvent>[] = [{ source: LOCAL_SOURCE, detailType: LOCAL_TRIAL_DETAIL_TYPE, parse: localTrialEvent }];
+
+/** Providers add their event parsers here (SageMaker's, the Google watcher's). */
+export function registerProviderEventParsers(parsers: { job?: Parser<ProviderJobEvent>[]; trial?: Parser<ProviderTrialEvent>[] }): void {
+  jobEventParsers.push(...(parsers.job ?? []));
+  trialEventParsers.push(...(parsers.trial ?? []));
+}
+
+function pick<T>(parsers: readonly Parser<T>[], envelope: EventBridgeEnvelope): Parser<T> | undefined {
+  return parsers.find((p) => p.source === envelope.source && p.detailType === envelope['detail-type']);
+}
+
+async function guarded(work: () => Promise<HandledEvent>): Promise<HandledEvent> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ValidationError) return { outcome: 'rejected', detail: error.message };
+    throw error;
+  }
+}
+
+const ownJobDetail = z.object({ jobId: z.string().min(1) });
+
+function isOwn(envelope: EventBridgeEnvelope, kind: Parameters<typeof detailTypeOf>[0]): boolean {
+  return envelope.source === EVENT_SOURCE && envelope['detail-type'] === detailTypeOf(kind);
+}
+
+export function handleStatusChangeEvent(deps: Dependencies, raw: unknown): Promise<HandledEvent> {
+  return guarded(async () => {
+    const { envelope } = parseTransportEvent(raw, 'status-change event');
+    const parser = pick(jobEventParsers, envelope);
+    if (!parser) return { outcome: 'ignored', detail: `status-change has no parser for ${envelope.source} / ${envelope['detail-type']}` };
+    return applyStatusChange(deps, parser.parse(envelope));
+  });
+}
+
+export function handleTrialFanOutEvent(deps: Dependencies, raw: unknown): Promise<HandledEvent> {
+  return guarded(async () => {
+    const { envelope } = parseTransportEvent(raw, 'trial-fan-out event');
+    if (isOwn(envelope, 'job.status_changed')) {
+      return fanOutTrials(deps, parseDetail(ownJobDetail, envelope, 'Tuning Job Status Changed'));
+    }
+    const parser = pick(trialEventParsers, envelope);
+    if (!parser) return { outcome: 'ignored', detail: `trial-fan-out has no parser for ${envelope.source} / ${envelope['detail-type']}` };
+    return fanOutTrials(deps, parser.parse(envelope));
+  });
+}
+
+export function handlePromoteEvent(deps: Dependencies, raw: unknown): Promise<HandledEvent> {
+  return guarded(async () => {
+    const { envelope } = parseTransportEvent(raw, 'promote-best event');
+    if (!isOwn(envelope, 'job.finished')) {
+      throw new EventValidationError('promote-best event', [{ path: 'detail-type', message: `must be "${detailTypeOf('job.finished')}" from source ${EVENT_SOURCE}` }]);
+    }
+    return promoteBest(deps, parseDetail(ownJobDetail, envelope, 'Tuning Job Finished'));
+  });
+}
+
+export const TUNING_REQUEST_SOURCE = 'tunewire.requests';
+export const TUNING_REQUEST_DETAIL_TYPE = 'Tuning Job Requested';
+
+const tuningRequestDetail = z.object({
+  spec: z.record(z.string(), z.unknown()),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+});
+
+/** Submit from an event: a data pipeline or a person puts a `Tuning Job Requested` event. */
+export function handleSubmitEvent(deps: Dependencies, raw: unknown): Promise<HandledEvent> {
+  return guarded(async () => {
+    const { envelope } = parseTransportEvent(raw, 'submit event');
+    const detail = parseDetail(tuningRequestDetail, envelope, 'Tuning Job Requested');
+    const spec = parseSpec(detail.spec, 'detail.spec');
+    const { job, created } = await submitJob(deps, {
+      spec,
+      // the event id makes a redelivered request the same job
+      idempotencyKey: detail.idempotencyKey ?? envelope.id,
+      trigger: `event:${envelope.source}`,
+    });
+    return { outcome: created ? 'applied' : 'duplicate', jobId: job.jobId, detail: `job ${job.jobId} ${job.status}` };
+  });
+}

@@ -1,0 +1,100 @@
+import { JobNotFoundError, TunewireError, ValidationError } from '../domain/errors';
+import { parseSpecText } from '../domain/spec';
+import type { Dependencies } from '../use-cases/dependencies';
+import { submitJob } from '../use-cases/submit-job';
+import { jobView, trialView } from './views';
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+}
+
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+const json = (statusCode: number, value: unknown): HttpResponse => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value, null, 2),
+});
+
+const problem = (statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
+  json(statusCode, { error: { code, message, ...extra } });
+
+type Route = { method: string; pattern: RegExp; run: (deps: Dependencies, req: HttpRequest, params: string[]) => Promise<HttpResponse> };
+
+const routes: Route[] = [
+  {
+    method: 'POST',
+    pattern: /^\/jobs\/?$/,
+    run: async (deps, req) => {
+      const spec = parseSpecText(req.body ?? '', 'request body');
+      const idempotencyKey = req.headers['idempotency-key'];
+      const { job, created } = await submitJob(deps, { spec, trigger: 'http', ...(idempotencyKey ? { idempotencyKey } : {}) });
+      return json(created ? 202 : 200, jobView(job));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/jobs\/([^/]+)\/?$/,
+    run: async (deps, _req, [jobId]) => {
+      const job = await deps.ledger.getJob(jobId as string);
+      if (!job) throw new JobNotFoundError(jobId as string);
+      return json(200, jobView(job));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/jobs\/([^/]+)\/trials\/?$/,
+    run: async (deps, _req, [jobId]) => {
+      const job = await deps.ledger.getJob(jobId as string);
+      if (!job) throw new JobNotFoundError(jobId as string);
+      const trials = await deps.ledger.listTrials(job.jobId);
+      return json(200, { jobId: job.jobId, trials: trials.map(trialView) });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/models\/([^/]+)\/champion\/?$/,
+    run: async (deps, _req, [model]) => {
+      const champion = await deps.ledger.getChampion(model as string);
+      if (!champion) return problem(404, 'MODEL.NO_CHAMPION', `model ${model} has no champion yet`);
+      return json(200, champion);
+    },
+  },
+];
+
+/**
+ * The HTTP API, transport-neutral: API Gateway (functions/submit) and `tunewire dev` both adapt
+ * their requests to this. Bad input is a 400 naming the fields and writes nothing.
+ */
+export async function handleHttpRequest(deps: Dependencies, req: HttpRequest): Promise<HttpResponse> {
+  if (req.body && Buffer.byteLength(req.body) > MAX_BODY_BYTES) {
+    return problem(413, 'REQUEST.TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  const pathOnly = req.path.split('?')[0] ?? '/';
+  const candidates = routes.filter((r) => r.pattern.test(pathOnly));
+  const route = candidates.find((r) => r.method === req.method.toUpperCase());
+  if (!route) {
+    return candidates.length
+      ? problem(405, 'REQUEST.METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${pathOnly}`)
+      : problem(404, 'REQUEST.NOT_FOUND', `no route for ${req.method} ${pathOnly}`);
+  }
+  const params = (pathOnly.match(route.pattern) ?? []).slice(1).map(decodeURIComponent);
+  try {
+    return await route.run(deps, req, params);
+  } catch (error) {
+    if (error instanceof ValidationError) return problem(400, error.code, error.message, { issues: error.issues });
+    if (error instanceof JobNotFoundError) return problem(404, error.code, error.message);
+    if (error instanceof TunewireError && !error.retryable) return problem(422, error.code, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { mapLocalJobStatus } from '../adapters/local/local-provider';
+import type { EventBridgeEnvelope } from './envelopes';
+import { parseDetail } from './envelopes';
+import type { ProviderJobEvent, ProviderTrialEvent } from '../use-cases/provider-events';
+
+export const LOCAL_SOURCE = 'tunewire.local';
+export const LOCAL_JOB_DETAIL_TYPE = 'Local Tuning Job State Change';
+export const LOCAL_TRIAL_DETAIL_TYPE = 'Local Trial State Change';
+
+const localJobDetail = z.object({
+  jobName: z.string().min(1),
+  status: z.enum(['PENDING', 'RUNNING', 'STOPPING', 'COMPLETED', 'FAILED', 'STOPPED']),
+  seq: z.number().int().min(0),
+  failureReason: z.string().optional(),
+});
+
+const localTrialDetail = localJobDetail.extend({
+  trial: z.object({
+    trialId: z.string().min(1),
+    status: z.enum(['RUNNING', 'COMPLETED', 'FAILED', 'STOPPED']),
+  }).passthrough(),
+});
+
+/** The local engine's job event: authoritative, ordered by `seq`. */
+export function localJobEvent(envelope: EventBridgeEnvelope): ProviderJobEvent {
+  const detail = parseDetail(localJobDetail, envelope, 'local job event');
+  const observedAt = envelope.time ?? new Date(0).toISOString();
+  return {
+    provider: 'local',
+    providerJobName: detail.jobName,
+    eventId: envelope.id,
+    source: LOCAL_SOURCE,
+    claimed: {
+      status: mapLocalJobStatus(detail.status),
+      providerStatus: detail.status,
+      // seq orders events the engine emitted within one millisecond
+      observedAt: `${observedAt}#${String(detail.seq).padStart(8, '0')}`,
+      ...(detail.failureReason ? { failureReason: detail.failureReason } : {}),
+    },
+  };
+}
+
+export function localTrialEvent(envelope: EventBridgeEnvelope): ProviderTrialEvent {
+  const detail = parseDetail(localTrialDetail, envelope, 'local trial event');
+  return { provider: 'local', providerJobName: detail.jobName, eventId: envelope.id, source: LOCAL_SOURCE };
+}

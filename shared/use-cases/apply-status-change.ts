@@ -1,0 +1,111 @@
+import { ConcurrencyError } from '../domain/errors';
+import { eventIds, makeEvent, type AnyTunewireEvent } from '../domain/events';
+import { refOf, type JobObservation, type JobRecord } from '../domain/job';
+import { isTerminalJobStatus, judgeJobTransition } from '../domain/status';
+import type { ArrivalRecord } from '../ports/ledger';
+import type { Dependencies } from './dependencies';
+import { syncTrials } from './fan-out-trials';
+import type { HandledEvent, ProviderJobEvent } from './provider-events';
+
+const MAX_RACES = 8;
+
+/**
+ * Apply a provider's job status event to the ledger.
+ *
+ * 1. Find the job by its provider name; a job tunewire did not start is ignored.
+ * 2. Judge the event's claim against the ledger: an older claim is stale and changes nothing.
+ * 3. Where events are only hints (SageMaker), ask the provider for the truth.
+ * 4. Write the transition, the dedupe marker and the history entry in one transaction; a delivery
+ *    seen before is a duplicate. Lost races re-read and judge again.
+ * 5. On a terminal status, read the remaining trials first so Tuning Job Finished names the best.
+ * 6. Announce what the ledger holds but has not yet announced (also after a crash).
+ */
+export async function applyStatusChange(deps: Dependencies, event: ProviderJobEvent): Promise<HandledEvent> {
+  let job = await deps.ledger.findJobByProviderJob(event.provider, event.providerJobName);
+  if (!job) return { outcome: 'ignored', detail: `no tunewire job for ${event.provider} job ${event.providerJobName}` };
+  const { provider } = deps.providers.get(job.provider);
+
+  const arrival = (outcome: ArrivalRecord['outcome']): ArrivalRecord => ({
+    eventId: event.eventId,
+    receivedAt: deps.clock.now().toISOString(),
+    source: event.source,
+    outcome,
+    ...(event.claimed ? { claimedStatus: event.claimed.providerStatus } : {}),
+  });
+
+  if (event.claimed && judgeJobTransition(job.status, event.claimed.status, times(job, event.claimed)) === 'stale') {
+    const recorded = await deps.ledger.recordArrival(job.jobId, arrival('stale'));
+    await announcePending(deps, job);
+    return { outcome: recorded === 'duplicate' ? 'duplicate' : 'stale', jobId: job.jobId, detail: `${event.claimed.status} is behind ${job.status}` };
+  }
+
+  const observation = event.claimed && !provider.eventsNeedConfirmation ? event.claimed : await provider.describe(refOf(job));
+
+  for (let race = 0; race < MAX_RACES; race++) {
+    const verdict = judgeJobTransition(job.status, observation.status, times(job, observation));
+    if (verdict !== 'advance') {
+      const recorded = await deps.ledger.recordArrival(job.jobId, arrival(verdict === 'stale' ? 'stale' : 'ignored'));
+      await announcePending(deps, job);
+      const outcome = recorded === 'duplicate' ? 'duplicate' : verdict === 'stale' ? 'stale' : 'ignored';
+      return { outcome, jobId: job.jobId, detail: `already ${job.status}` };
+    }
+    const result = await deps.ledger.transitionJob({ job, observation, arrival: arrival('applied') });
+    if (result.kind === 'conflict') {
+      job = result.job;
+      continue;
+    }
+    if (result.kind === 'duplicate') {
+      await announcePending(deps, result.job);
+      return { outcome: 'duplicate', jobId: job.jobId };
+    }
+    const from = job.status;
+    await announcePending(deps, result.job, from);
+    return { outcome: 'applied', jobId: job.jobId, detail: `${from} -> ${result.job.status}` };
+  }
+  throw new ConcurrencyError(`job ${job.jobId}: lost ${MAX_RACES} races applying ${event.eventId}`);
+}
+
+function times(job: JobRecord, observation: JobObservation): { known?: string; observed?: string } {
+  return { ...(job.lastObservedAt ? { known: job.lastObservedAt } : {}), observed: observation.observedAt };
+}
+
+/**
+ * Publishes the events for the job's current status unless they were announced already. The ids
+ * are deterministic, so publishing twice after a crash is harmless to consumers.
+ */
+export async function announcePending(deps: Dependencies, job: JobRecord, from?: JobRecord['status']): Promise<void> {
+  if (job.announcedStatus === job.status || job.status === 'submitting') return;
+  const base = { jobId: job.jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName };
+  const failure = job.failureReason ? { failureReason: job.failureReason } : {};
+  const now = deps.clock.now();
+  const events: AnyTunewireEvent[] = [
+    makeEvent(
+      'job.status_changed',
+      eventIds.statusChanged(job.jobId, job.status),
+      job.jobId,
+      { ...base, from: from ?? job.announcedStatus ?? 'pending', status: job.status, ...failure },
+      now,
+    ),
+  ];
+  if (isTerminalJobStatus(job.status)) {
+    const synced = await syncTrials(deps, job);
+    const bestTrial = synced.bestTrial;
+    events.push(
+      makeEvent(
+        'job.finished',
+        eventIds.finished(job.jobId),
+        job.jobId,
+        {
+          ...base,
+          status: job.status,
+          ...failure,
+          ...(bestTrial ? { bestTrial } : {}),
+          ...(job.spec.promotion ? { model: job.spec.promotion.model } : {}),
+        },
+        now,
+      ),
+    );
+  }
+  await deps.bus.publish(events);
+  await deps.ledger.markAnnounced(job.jobId, job.status);
+}

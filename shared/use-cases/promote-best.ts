@@ -1,0 +1,129 @@
+import { ConcurrencyError } from '../domain/errors';
+import { eventIds, makeEvent } from '../domain/events';
+import { refOf, type JobRecord } from '../domain/job';
+import type { Goal } from '../domain/spec';
+import { isBetter, selectBestTrial, type Trial } from '../domain/trial';
+import type { Champion } from '../ports/ledger';
+import type { Dependencies } from './dependencies';
+import type { HandledEvent } from './provider-events';
+
+const MAX_RACES = 5;
+
+export type PromotionDecision =
+  | { readonly kind: 'promote'; readonly trial: Trial; readonly previous: Champion | undefined }
+  | { readonly kind: 'skip'; readonly reason: string; readonly trial?: Trial }
+  /** This job's trial is the champion already: a repeated Tuning Job Finished. */
+  | { readonly kind: 'already'; readonly champion: Champion };
+
+/**
+ * The promotion rule, pure: the best trial must reach the threshold and beat the champion by at
+ * least `minImprovement`. Equal is not better.
+ */
+export function decidePromotion(input: {
+  readonly job: Pick<JobRecord, 'jobId' | 'status'>;
+  readonly best: Trial | undefined;
+  readonly champion: Champion | undefined;
+  readonly goal: Goal;
+  readonly minImprovement: number;
+  readonly threshold?: number;
+}): PromotionDecision {
+  const { job, best, champion, goal, minImprovement, threshold } = input;
+  if (champion && champion.jobId === job.jobId) return { kind: 'already', champion };
+  if (job.status !== 'succeeded') return { kind: 'skip', reason: `job ended ${job.status}` };
+  if (!best || best.objectiveValue === undefined) return { kind: 'skip', reason: 'no trial finished with an objective value' };
+  const value = best.objectiveValue;
+  if (threshold !== undefined && value !== threshold && !isBetter(goal, value, threshold)) {
+    return { kind: 'skip', trial: best, reason: `best ${value} does not reach the threshold ${threshold}` };
+  }
+  if (champion) {
+    const needed = goal === 'maximize' ? champion.objectiveValue + minImprovement : champion.objectiveValue - minImprovement;
+    const enough = minImprovement === 0 ? isBetter(goal, value, champion.objectiveValue) : value === needed || isBetter(goal, value, needed);
+    if (!enough) {
+      return {
+        kind: 'skip',
+        trial: best,
+        reason: `best ${value} does not beat the champion ${champion.objectiveValue} (job ${champion.jobId}) by ${minImprovement || 'anything'}`,
+      };
+    }
+  }
+  return { kind: 'promote', trial: best, previous: champion };
+}
+
+/**
+ * Promote a finished job's best trial if it beats the champion.
+ *
+ * 1. Read the job and its trials from the ledger; a job without `promotion` is ignored.
+ * 2. Decide against the current champion (`decidePromotion`).
+ * 3. Register the winner as a new model version in the provider's registry.
+ * 4. Move the champion pointer with a conditional write on the champion read in 2; if another
+ *    promotion won the race, decide again against the new champion.
+ * 5. Record the decision and announce Model Promoted or Model Promotion Skipped.
+ */
+export async function promoteBest(deps: Dependencies, input: { readonly jobId: string }): Promise<HandledEvent & { decision?: PromotionDecision }> {
+  const job = await deps.ledger.getJob(input.jobId);
+  if (!job) return { outcome: 'ignored', detail: `job ${input.jobId} is not in the ledger` };
+  const promotion = job.spec.promotion;
+  if (!promotion) return { outcome: 'ignored', jobId: job.jobId, detail: 'the spec asks for no promotion' };
+  const goal = job.spec.objective.goal;
+  const best = selectBestTrial(await deps.ledger.listTrials(job.jobId), goal);
+  const base = { jobId: job.jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName, model: promotion.model };
+  const eventId = eventIds.promotion(job.jobId, promotion.model);
+
+  for (let race = 0; race < MAX_RACES; race++) {
+    const champion = await deps.ledger.getChampion(promotion.model);
+    const decision = decidePromotion({
+      job,
+      best,
+      champion,
+      goal,
+      minImprovement: promotion.minImprovement,
+      ...(promotion.threshold !== undefined ? { threshold: promotion.threshold } : {}),
+    });
+    const now = deps.clock.now();
+
+    if (decision.kind === 'already') {
+      const trial = best ?? { trialId: decision.champion.trialId, status: 'succeeded', hyperparameters: {}, stoppedEarly: false };
+      await deps.bus.publish([
+        makeEvent('model.promoted', eventId, job.jobId, { ...base, trial, objectiveValue: decision.champion.objectiveValue, version: decision.champion.version }, now),
+      ]);
+      return { outcome: 'duplicate', jobId: job.jobId, detail: `already champion of ${promotion.model}`, decision };
+    }
+
+    if (decision.kind === 'skip') {
+      await deps.ledger.recordPromotion({
+        model: promotion.model,
+        jobId: job.jobId,
+        decidedAt: now.toISOString(),
+        decision: 'skipped',
+        reason: decision.reason,
+        ...(decision.trial ? { trialId: decision.trial.trialId, objectiveValue: decision.trial.objectiveValue } : {}),
+      });
+      await deps.bus.publish([
+        makeEvent('model.promotion_skipped', eventId, job.jobId, { ...base, reason: decision.reason, ...(decision.trial ? { trial: decision.trial } : {}) }, now),
+      ]);
+      return { outcome: 'applied', jobId: job.jobId, detail: `skipped: ${decision.reason}`, decision };
+    }
+
+    const value = decision.trial.objectiveValue as number;
+    const { registry } = deps.providers.get(job.provider);
+    const { version } = await registry.registerVersion({ model: promotion.model, jobId: job.jobId, ref: refOf(job), trial: decision.trial, spec: job.spec });
+    const result = await deps.ledger.promoteChampion({
+      candidate: { model: promotion.model, jobId: job.jobId, trialId: decision.trial.trialId, objectiveValue: value, goal, version, promotedAt: now.toISOString() },
+      expected: champion,
+      record: {
+        model: promotion.model,
+        jobId: job.jobId,
+        decidedAt: now.toISOString(),
+        decision: 'promoted',
+        reason: champion ? `beats ${champion.objectiveValue} (job ${champion.jobId})` : 'first champion',
+        trialId: decision.trial.trialId,
+        objectiveValue: value,
+      },
+    });
+    if (result.kind === 'conflict') continue;
+    const previous = champion ? { previous: { jobId: champion.jobId, trialId: champion.trialId, objectiveValue: champion.objectiveValue } } : {};
+    await deps.bus.publish([makeEvent('model.promoted', eventId, job.jobId, { ...base, trial: decision.trial, objectiveValue: value, version, ...previous }, now)]);
+    return { outcome: 'applied', jobId: job.jobId, detail: `promoted ${decision.trial.trialId} (${value}) to ${promotion.model} ${version}`, decision };
+  }
+  throw new ConcurrencyError(`model ${promotion.model}: lost ${MAX_RACES} promotion races for job ${job.jobId}`);
+}

@@ -1,0 +1,36 @@
+import type { JobObservation } from '../domain/job';
+import type { ProviderName } from '../domain/spec';
+import type { Trial } from '../domain/trial';
+
+/**
+ * A provider's job event after the edge has parsed its envelope: which job, which delivery, and
+ * what it claims. The use cases never see a vendor envelope.
+ */
+export interface ProviderJobEvent {
+  readonly provider: ProviderName;
+  readonly providerJobName: string;
+  /** The delivery's id: repeats of one delivery share it (EventBridge `id`, Pub/Sub messageId). */
+  readonly eventId: string;
+  /** Where it came from, e.g. `aws.sagemaker`, `tunewire.local`, `pubsub`, `reconciler`. */
+  readonly source: string;
+  /** The status the event claims, when it carries one. */
+  readonly claimed?: JobObservation;
+}
+
+/** A provider's trial event (a training job or trial finished), or a nudge to re-read trials. */
+export interface ProviderTrialEvent {
+  readonly provider: ProviderName;
+  readonly providerJobName: string;
+  readonly eventId: string;
+  readonly source: string;
+  /** The trial as the event describes it; the provider's list is still read for the rest. */
+  readonly trial?: Trial;
+}
+
+export type EventOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'rejected';
+
+export interface HandledEvent {
+  readonly outcome: EventOutcome;
+  readonly jobId?: string;
+  readonly detail?: string;
+}
