@@ -1,0 +1,1087 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, createWriteStream, existsSync, statSync } from 'node:fs';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { ProviderError, SpecValidationError, type FieldIssue } from '../../domain/errors';
+import type { JobObservation, ProviderJobRef } from '../../domain/job';
+import type { Goal, TuningSpec } from '../../domain/spec';
+import type { JobStatus, TrialStatus } from '../../domain/status';
+import { isBetter, selectBestTrial, type Trial } from '../../domain/trial';
+import type { Clock } from '../../ports/clock';
+import { systemClock } from '../../ports/clock';
+import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
+import {
+  compileMetrics,
+  fillPlaceholders,
+  localTrialSpecIssues,
+  parseLocalTrialSpec,
+  placeholdersOf,
+  type CompiledMetric,
+  type LocalTrialSpec,
+} from './local-trial-spec';
+import { LOCAL_STRATEGIES, resolveSeed, searchIssues, searchPoints, type ParameterPoint } from './search';
+
+// ---------------------------------------------------------------------------------------------
+// The local engine's own vocabulary and event envelope. Like a vendor's, it stops at this adapter:
+// the edge parses the envelope and maps the words with the functions below.
+
+export const LOCAL_JOB_STATUS_WORDS = ['PENDING', 'RUNNING', 'STOPPING', 'COMPLETED', 'FAILED', 'STOPPED'] as const;
+export type LocalJobStatusWord = (typeof LOCAL_JOB_STATUS_WORDS)[number];
+export const LOCAL_TRIAL_STATUS_WORDS = ['RUNNING', 'COMPLETED', 'FAILED', 'STOPPED'] as const;
+export type LocalTrialStatusWord = (typeof LOCAL_TRIAL_STATUS_WORDS)[number];
+
+export const LOCAL_EVENT_SOURCE = 'tunewire.local';
+export const LOCAL_JOB_STATE_CHANGE = 'Local Tuning Job State Change';
+export const LOCAL_TRIAL_STATE_CHANGE = 'Local Trial State Change';
+
+const JOB_WORDS: Readonly<Record<LocalJobStatusWord, JobStatus>> = {
+  PENDING: 'pending',
+  RUNNING: 'running',
+  STOPPING: 'stopping',
+  COMPLETED: 'succeeded',
+  FAILED: 'failed',
+  STOPPED: 'stopped',
+};
+const TRIAL_WORDS: Readonly<Record<LocalTrialStatusWord, TrialStatus>> = {
+  RUNNING: 'running',
+  COMPLETED: 'succeeded',
+  FAILED: 'failed',
+  STOPPED: 'stopped',
+};
+const TERMINAL_JOB_WORDS: ReadonlySet<LocalJobStatusWord> = new Set(['COMPLETED', 'FAILED', 'STOPPED']);
+const JOB_WORD_RANK: Readonly<Record<LocalJobStatusWord, number>> = { PENDING: 0, RUNNING: 1, STOPPING: 2, COMPLETED: 3, FAILED: 3, STOPPED: 3 };
+
+/** The local engine's job status word in tunewire's vocabulary. @example mapLocalJobStatus('COMPLETED') // 'succeeded' */
+export function mapLocalJobStatus(word: string): JobStatus {
+  const status = (JOB_WORDS as Readonly<Record<string, JobStatus>>)[word];
+  if (!status) throw new ProviderError('local', 'mapStatus', `unknown job status "${word}"`, { retryable: false, code: 'PROVIDER.UNKNOWN_STATUS' });
+  return status;
+}
+
+/** The local engine's trial status word in tunewire's vocabulary. @example mapLocalTrialStatus('STOPPED') // 'stopped' */
+export function mapLocalTrialStatus(word: string): TrialStatus {
+  const status = (TRIAL_WORDS as Readonly<Record<string, TrialStatus>>)[word];
+  if (!status) throw new ProviderError('local', 'mapStatus', `unknown trial status "${word}"`, { retryable: false, code: 'PROVIDER.UNKNOWN_STATUS' });
+  return status;
+}
+
+/** A trial as the local engine records and announces it. */
+export type LocalTrialDetail = {
+  trialId: string;
+  status: LocalTrialStatusWord;
+  /** The tuned values (static hyperparameters are in the spec). */
+  hyperparameters: Record<string, string>;
+  objectiveValue?: number;
+  objectiveStatus: 'pending' | 'succeeded' | 'failed';
+  /** Last value of every metric the trial reported. */
+  metrics: Record<string, number>;
+  startedAt: string;
+  endedAt?: string;
+  stoppedEarly: boolean;
+  failureReason?: string;
+  artifactUri: string;
+  exitCode?: number | null;
+  signal?: string | null;
+};
+
+export type LocalJobEventDetail = {
+  jobName: string;
+  /** For a trial event, the job's status when the trial finished; the trial's is in `trial.status`. */
+  status: LocalJobStatusWord;
+  /** Orders every change of the job; the envelope id is `${jobName}:${seq}`. */
+  seq: number;
+  failureReason?: string;
+  trialCounts: Partial<Record<LocalTrialStatusWord, number>>;
+  trial?: LocalTrialDetail;
+};
+
+/**
+ * What the local engine reports, shaped as an EventBridge event so the edge parses it the way it
+ * parses SageMaker's. One job event per job status change, one trial event per finished trial.
+ *
+ * @example
+ *   { version: '0', id: 'iris-forest-4k2m:7', 'detail-type': 'Local Trial State Change',
+ *     source: 'tunewire.local', account: 'local', time: '2025-01-01T00:00:03.000Z', region: 'local',
+ *     resources: [], detail: { jobName: 'iris-forest-4k2m', status: 'RUNNING', seq: 7,
+ *     trialCounts: { COMPLETED: 1, RUNNING: 2 }, trial: { trialId: 'iris-forest-4k2m-t001', status: 'COMPLETED', ... } } }
+ */
+export type LocalProviderEvent = {
+  version: '0';
+  id: string;
+  'detail-type': typeof LOCAL_JOB_STATE_CHANGE | typeof LOCAL_TRIAL_STATE_CHANGE;
+  source: typeof LOCAL_EVENT_SOURCE;
+  account: 'local';
+  time: string;
+  region: 'local';
+  resources: string[];
+  detail: LocalJobEventDetail;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The job's state file: `<workDir>/jobs/<jobName>.json`, replaced whole (temp file + rename) on
+// every change, so readers in any process see one consistent version.
+
+type LocalTrialRecord = LocalTrialDetail & {
+  /** The seq of this trial's last change; `listTrials` reads from a cursor on it. */
+  seq: number;
+  /** The trial's process (and process group) while it runs. */
+  pid?: number;
+};
+
+interface LocalJobState {
+  format: 1;
+  jobName: string;
+  jobId: string;
+  status: LocalJobStatusWord;
+  seq: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  failureReason?: string;
+  /** The search seed, kept so a run can be told apart from, or repeated as, another. */
+  seed: number;
+  /** The process running the job; when it is gone before the job ends, the job is lost. */
+  enginePid: number;
+  spec: TuningSpec;
+  trials: LocalTrialRecord[];
+}
+
+export interface LocalProviderOptions {
+  /** Where job state, trial logs and model artifacts go. */
+  readonly workDir: string;
+  /** The engine's event stream; a failing emit is logged and the run goes on. */
+  readonly emit: (event: LocalProviderEvent) => Promise<void>;
+  readonly clock?: Clock;
+  /** Base for relative trial commands and `trial.cwd`; default: the process's cwd. */
+  readonly cwd?: string;
+  /** Environment the trials inherit (and where PATH is looked up); default: the process's. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Time between SIGTERM and SIGKILL when a trial is stopped or times out; default 5. */
+  readonly killGraceSeconds?: number;
+  /** Where the engine's own complaints go; default stderr. */
+  readonly log?: (line: string) => void;
+}
+
+const TRIAL_PAGE_SIZE = 100;
+const STOP_POLL_MS = 500;
+const SETTLE_AFTER_EXIT_MS = 1000;
+const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The local engine: a real tuning run on one machine. Trials are child processes (no shell) whose
+ * metrics are read from their output with regexes; grid or random search; parallel trials, failure
+ * budget, runtime budget and target objective as the managed services have them.
+ *
+ * @example
+ *   const provider = new LocalProvider({ workDir: '.tunewire', emit: async (e) => bus.put(e) });
+ *   provider.validate(spec);
+ *   const { ref } = await provider.create({ jobId, providerJobName: provider.providerJobName(jobId), spec });
+ *   await provider.waitForJob(ref.providerJobName);
+ *   const { trials } = await provider.listTrials(ref, undefined, spec);
+ */
+export class LocalProvider implements TuningProvider {
+  readonly name = 'local' as const;
+  /** The engine writes its state before it announces it: its events are the truth. */
+  readonly eventsNeedConfirmation = false;
+
+  private readonly workDir: string;
+  private readonly cwd: string;
+  private readonly clock: Clock;
+  private readonly env: Readonly<Record<string, string | undefined>>;
+  private readonly runs = new Map<string, JobRun>();
+
+  constructor(private readonly options: LocalProviderOptions) {
+    this.workDir = resolve(options.workDir);
+    this.cwd = resolve(options.cwd ?? process.cwd());
+    this.clock = options.clock ?? systemClock;
+    this.env = options.env ?? process.env;
+  }
+
+  validate(spec: TuningSpec): void {
+    const issues: FieldIssue[] = [];
+    if (spec.provider !== 'local') issues.push({ path: 'provider', message: `is "${spec.provider}", not local` });
+    if (!(LOCAL_STRATEGIES as readonly string[]).includes(spec.strategy)) {
+      issues.push({ path: 'strategy', message: `the local engine searches with ${LOCAL_STRATEGIES.join(' or ')}, not ${spec.strategy}` });
+    }
+    if (spec.earlyStopping !== 'off') issues.push({ path: 'earlyStopping', message: 'must be off: the local engine does not stop trials early' });
+    if (spec.warmStart) issues.push({ path: 'warmStart', message: 'is not supported by the local engine' });
+    issues.push(...searchIssues(spec));
+    const trialIssues = localTrialSpecIssues(spec);
+    issues.push(...trialIssues);
+    if (trialIssues.length === 0) issues.push(...this.commandIssues(parseLocalTrialSpec(spec)));
+    if (issues.length > 0) throw new SpecValidationError('spec', issues);
+  }
+
+  render(spec: TuningSpec, job: { readonly jobId: string; readonly providerJobName: string }): LocalJobPlan {
+    const trial = parseLocalTrialSpec(spec);
+    return {
+      jobName: job.providerJobName,
+      strategy: spec.strategy,
+      objective: spec.objective,
+      measurementSelection: spec.measurementSelection,
+      maxTrials: spec.budget.maxTrials,
+      parallelTrials: spec.budget.parallelTrials,
+      maxFailedTrials: spec.budget.maxFailedTrials ?? null,
+      maxRuntimeSeconds: spec.budget.maxRuntimeSeconds ?? null,
+      targetObjective: spec.budget.targetObjective ?? null,
+      parameters: spec.parameters,
+      staticHyperparameters: spec.staticHyperparameters,
+      command: trial.command,
+      metrics: trial.metrics,
+      cwd: resolve(this.cwd, trial.cwd ?? '.'),
+      timeoutSeconds: trial.timeoutSeconds ?? null,
+      stateFile: this.statePath(job.providerJobName),
+    };
+  }
+
+  providerJobName(jobId: string): string {
+    return jobId;
+  }
+
+  /**
+   * Creates the job's state file exclusively (a hard link fails if it exists), so two creates of
+   * one job, in this process or another, start one run; the loser adopts.
+   */
+  async create(request: CreateJobRequest): Promise<CreateJobResult> {
+    const jobName = request.providerJobName;
+    const ref: ProviderJobRef = { provider: 'local', providerJobName: jobName };
+    this.checkJobName(jobName);
+    // The rules the run itself depends on; `validate` adds the ones about this machine.
+    const issues = [...searchIssues(request.spec), ...localTrialSpecIssues(request.spec)];
+    if (issues.length > 0) throw new SpecValidationError('spec', issues);
+    const trial = parseLocalTrialSpec(request.spec);
+    if (this.runs.has(jobName)) return { ref, adopted: true };
+
+    const now = this.clock.now().toISOString();
+    const state: LocalJobState = {
+      format: 1,
+      jobName,
+      jobId: request.jobId,
+      status: 'PENDING',
+      seq: 1,
+      createdAt: now,
+      updatedAt: now,
+      seed: resolveSeed(request.spec),
+      enginePid: process.pid,
+      spec: request.spec,
+      trials: [],
+    };
+    const file = this.statePath(jobName);
+    try {
+      await mkdir(this.jobsDir(), { recursive: true });
+      if (!(await createExclusive(file, JSON.stringify(state, null, 2)))) return { ref, adopted: true };
+    } catch (error) {
+      throw new ProviderError('local', 'create', `cannot write ${file}: ${(error as Error).message}`, { retryable: true, cause: error });
+    }
+
+    const journal = new JobJournal(state, file, this.options.emit, this.clock, this.logLine);
+    journal.announce(journal.jobEvent());
+    const run = new JobRun(journal, {
+      trial,
+      metrics: compileMetrics(trial),
+      trialCwd: resolve(this.cwd, trial.cwd ?? '.'),
+      jobDir: join(this.jobsDir(), jobName),
+      stopMarker: this.stopMarkerPath(jobName),
+      env: this.env,
+      killGraceMs: (this.options.killGraceSeconds ?? 5) * 1000,
+      log: this.logLine,
+    });
+    this.runs.set(jobName, run);
+    run.start();
+    return { ref, adopted: false };
+  }
+
+  async describe(ref: ProviderJobRef): Promise<JobObservation> {
+    const state = await this.readState(ref.providerJobName, 'describe');
+    const trials = state.trials.map(toTrial);
+    const best = selectBestTrial(trials, state.spec.objective.goal);
+    const counts = countTrials(state.trials, (t) => mapLocalTrialStatus(t.status));
+    const base = {
+      observedAt: state.updatedAt,
+      trialCounts: counts,
+      ...(best ? { providerBestTrialId: best.trialId } : {}),
+    };
+    if (!TERMINAL_JOB_WORDS.has(state.status) && !this.runs.has(state.jobName) && !isAlive(state.enginePid)) {
+      // Nobody will ever finish this job: say so, so the ledger does not wait forever.
+      return { ...base, status: 'failed', providerStatus: 'FAILED', failureReason: `the local engine (pid ${state.enginePid}) exited before the job finished`, flags: ['engine_lost'] };
+    }
+    return { ...base, status: mapLocalJobStatus(state.status), providerStatus: state.status, ...(state.failureReason ? { failureReason: state.failureReason } : {}) };
+  }
+
+  /**
+   * Trials whose last change is after the cursor (a seq), oldest change first, 100 per page.
+   * The cursor returned is the last seq the page covers; passing it back returns only news.
+   */
+  async listTrials(ref: ProviderJobRef, cursor: string | undefined, _spec: TuningSpec): Promise<TrialPage> {
+    const after = cursor === undefined ? 0 : Number(cursor);
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new ProviderError('local', 'listTrials', `cursor "${cursor}" is not a seq`, { retryable: false, code: 'PROVIDER.BAD_CURSOR' });
+    }
+    const state = await this.readState(ref.providerJobName, 'listTrials');
+    const changed = state.trials.filter((t) => t.seq > after).sort((a, b) => a.seq - b.seq);
+    const page = changed.slice(0, TRIAL_PAGE_SIZE);
+    const last = page.length < changed.length ? (page[page.length - 1]?.seq ?? after) : Math.max(after, state.seq);
+    return { trials: page.map(toTrial), cursor: String(last) };
+  }
+
+  /**
+   * Stops the job: running trials get SIGTERM, then SIGKILL after the grace period; the job goes
+   * stopping, then stopped once every trial has ended. Returns once stopping is recorded. A job
+   * run by another live process is asked through a stop file it watches.
+   */
+  async stop(ref: ProviderJobRef): Promise<void> {
+    const name = ref.providerJobName;
+    const run = this.runs.get(name);
+    if (run && !run.finished) {
+      await run.halt('stop');
+      return;
+    }
+    const state = await this.readState(name, 'stop');
+    if (TERMINAL_JOB_WORDS.has(state.status)) return;
+    if (isAlive(state.enginePid)) {
+      await writeFile(this.stopMarkerPath(name), this.clock.now().toISOString());
+      return;
+    }
+    await this.stopOrphan(state);
+  }
+
+  /** Resolves when this process's run of the job has finished and announced everything. */
+  waitForJob(providerJobName: string): Promise<void> {
+    return this.runs.get(providerJobName)?.done ?? Promise.resolve();
+  }
+
+  /** Stops every run this provider started and waits for them to end. */
+  async close(): Promise<void> {
+    const runs = [...this.runs.values()].filter((r) => !r.finished);
+    await Promise.all(runs.map((r) => r.halt('stop')));
+    await Promise.all(runs.map((r) => r.done));
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private readonly logLine = (line: string): void => {
+    if (this.options.log) this.options.log(line);
+    else process.stderr.write(`tunewire local: ${line}\n`);
+  };
+
+  private jobsDir(): string {
+    return join(this.workDir, 'jobs');
+  }
+
+  private statePath(jobName: string): string {
+    return join(this.jobsDir(), `${jobName}.json`);
+  }
+
+  private stopMarkerPath(jobName: string): string {
+    return join(this.jobsDir(), `${jobName}.stop`);
+  }
+
+  private checkJobName(jobName: string): void {
+    if (!JOB_NAME.test(jobName)) {
+      throw new ProviderError('local', 'create', `job name "${jobName}" must be letters, digits, dots, dashes and underscores (at most 128)`, {
+        retryable: false,
+        code: 'PROVIDER.INVALID_NAME',
+      });
+    }
+  }
+
+  private async readState(jobName: string, operation: string): Promise<LocalJobState> {
+    this.checkJobName(jobName);
+    let text: string;
+    try {
+      text = await readFile(this.statePath(jobName), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new ProviderError('local', operation, `job ${jobName} does not exist`, { retryable: false, code: 'PROVIDER.NOT_FOUND', cause: error });
+      }
+      throw new ProviderError('local', operation, `cannot read job ${jobName}: ${(error as Error).message}`, { retryable: true, cause: error });
+    }
+    const state = JSON.parse(text) as LocalJobState;
+    if (state.format !== 1 || state.jobName !== jobName) {
+      throw new ProviderError('local', operation, `${this.statePath(jobName)} is not a local job state file`, { retryable: false });
+    }
+    return state;
+  }
+
+  /** The engine that ran the job is gone: end its leftover trial processes and record the stop. */
+  private async stopOrphan(state: LocalJobState): Promise<void> {
+    const journal = new JobJournal(state, this.statePath(state.jobName), this.options.emit, this.clock, this.logLine);
+    await journal.setJobStatus('STOPPING');
+    const running = state.trials.filter((t) => t.status === 'RUNNING');
+    await Promise.all(running.map((t) => (t.pid ? killGroupGracefully(t.pid, (this.options.killGraceSeconds ?? 5) * 1000) : undefined)));
+    for (const trial of running) {
+      await journal.change((_seq, at) => {
+        trial.status = 'STOPPED';
+        trial.endedAt = at;
+        trial.failureReason = 'stopped after its engine had exited';
+        delete trial.pid;
+      }, trial);
+    }
+    await journal.setJobStatus('STOPPED');
+    await journal.flush();
+  }
+
+  private commandIssues(trial: LocalTrialSpec): FieldIssue[] {
+    const cwd = resolve(this.cwd, trial.cwd ?? '.');
+    if (!isDirectory(cwd)) return [{ path: trial.cwd ? 'trial.cwd' : 'trial.command[0]', message: `directory ${cwd} does not exist` }];
+    const executable = trial.command[0] ?? '';
+    if (placeholdersOf(executable).length > 0) return [];
+    if (executable.includes('/') || executable.includes('\\') || isAbsolute(executable)) {
+      const path = resolve(cwd, executable);
+      if (!existsSync(path)) return [{ path: 'trial.command[0]', message: `${executable} does not exist (looked for ${path})` }];
+      if (!isExecutableFile(path)) return [{ path: 'trial.command[0]', message: `${path} is not an executable file` }];
+      return [];
+    }
+    const dirs = (this.env.PATH ?? '').split(delimiter).filter(Boolean);
+    const extensions = process.platform === 'win32' ? ['', ...(this.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+    const found = dirs.some((dir) => extensions.some((ext) => isExecutableFile(join(resolve(cwd, dir), executable + ext))));
+    return found ? [] : [{ path: 'trial.command[0]', message: `"${executable}" was not found on PATH` }];
+  }
+}
+
+/** What `render` returns: the local engine's plan for a job. */
+export interface LocalJobPlan {
+  readonly jobName: string;
+  readonly strategy: TuningSpec['strategy'];
+  readonly objective: TuningSpec['objective'];
+  readonly measurementSelection: TuningSpec['measurementSelection'];
+  readonly maxTrials: number;
+  readonly parallelTrials: number;
+  readonly maxFailedTrials: number | null;
+  readonly maxRuntimeSeconds: number | null;
+  readonly targetObjective: number | null;
+  readonly parameters: TuningSpec['parameters'];
+  readonly staticHyperparameters: TuningSpec['staticHyperparameters'];
+  readonly command: readonly string[];
+  readonly metrics: LocalTrialSpec['metrics'];
+  readonly cwd: string;
+  readonly timeoutSeconds: number | null;
+  readonly stateFile: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The job's record keeper: every change gets the next seq, is written to the state file, and
+ * only then announced, in seq order. Writes and emits run on two queues so a slow (or
+ * re-entrant) event consumer never holds up the run.
+ */
+class JobJournal {
+  private writes: Promise<void> = Promise.resolve();
+  private events: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly state: LocalJobState,
+    private readonly file: string,
+    private readonly emit: (event: LocalProviderEvent) => Promise<void>,
+    private readonly clock: Clock,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get status(): LocalJobStatusWord {
+    return this.state.status;
+  }
+
+  /** Applies a change, persists it, and announces it (a job event, or a trial event when given the finished trial). */
+  change(mutate: (seq: number, at: string) => void, finishedTrial?: LocalTrialRecord, announceJob = false): Promise<void> {
+    const seq = ++this.state.seq;
+    const at = this.clock.now().toISOString();
+    this.state.updatedAt = at;
+    mutate(seq, at);
+    if (finishedTrial) finishedTrial.seq = seq;
+    const snapshot = JSON.stringify(this.state, null, 2);
+    const event = announceJob ? this.jobEvent() : finishedTrial && finishedTrial.status !== 'RUNNING' ? this.trialEvent(finishedTrial) : undefined;
+    const written = this.writes.then(() => this.persist(snapshot, seq));
+    this.writes = written;
+    return written.then(() => {
+      if (event) this.announce(event);
+    });
+  }
+
+  /** Moves the job forward; a word that does not advance (a late STOPPING after FAILED) changes nothing. */
+  async setJobStatus(word: LocalJobStatusWord, failureReason?: string): Promise<void> {
+    if (JOB_WORD_RANK[word] <= JOB_WORD_RANK[this.state.status]) return;
+    await this.change(
+      (_seq, at) => {
+        this.state.status = word;
+        if (word === 'RUNNING') this.state.startedAt = at;
+        if (TERMINAL_JOB_WORDS.has(word)) this.state.endedAt = at;
+        if (failureReason) this.state.failureReason = failureReason;
+      },
+      undefined,
+      true,
+    );
+  }
+
+  jobEvent(): LocalProviderEvent {
+    return this.envelope(LOCAL_JOB_STATE_CHANGE, undefined);
+  }
+
+  trialEvent(trial: LocalTrialRecord): LocalProviderEvent {
+    const { seq: _seq, pid: _pid, ...detail } = trial;
+    return this.envelope(LOCAL_TRIAL_STATE_CHANGE, structuredClone(detail));
+  }
+
+  announce(event: LocalProviderEvent): void {
+    this.events = this.events.then(async () => {
+      try {
+        await this.emit(event);
+      } catch (error) {
+        // The reconciler repairs a lost event; the run must go on.
+        this.log(`emitting ${event.id} (${event.detail.status}) failed: ${(error as Error)?.message ?? String(error)}`);
+      }
+    });
+  }
+
+  /** Resolves when every change so far is written and announced. */
+  async flush(): Promise<void> {
+    await this.writes;
+    await this.events;
+  }
+
+  private envelope(detailType: LocalProviderEvent['detail-type'], trial: LocalTrialDetail | undefined): LocalProviderEvent {
+    const s = this.state;
+    return {
+      version: '0',
+      id: `${s.jobName}:${s.seq}`,
+      'detail-type': detailType,
+      source: LOCAL_EVENT_SOURCE,
+      account: 'local',
+      time: s.updatedAt,
+      region: 'local',
+      resources: [],
+      detail: {
+        jobName: s.jobName,
+        status: s.status,
+        seq: s.seq,
+        ...(s.failureReason ? { failureReason: s.failureReason } : {}),
+        trialCounts: countTrials(s.trials, (t) => t.status),
+        ...(trial ? { trial } : {}),
+      },
+    };
+  }
+
+  private async persist(snapshot: string, seq: number): Promise<void> {
+    const temp = `${this.file}.${process.pid}.${seq}.tmp`;
+    try {
+      await writeFile(temp, snapshot);
+      await rename(temp, this.file);
+    } catch (error) {
+      this.log(`writing ${this.file} (seq ${seq}) failed: ${(error as Error).message}`);
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+}
+
+interface RunSettings {
+  readonly trial: LocalTrialSpec;
+  readonly metrics: readonly CompiledMetric[];
+  readonly trialCwd: string;
+  readonly jobDir: string;
+  readonly stopMarker: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly killGraceMs: number;
+  readonly log: (line: string) => void;
+}
+
+type HaltReason = 'stop' | 'runtime' | 'target' | 'failures';
+
+interface ActiveTrial {
+  readonly trialId: string;
+  readonly finished: Promise<void>;
+  child?: ChildProcess;
+  /** Why the engine is ending it; the first reason wins. */
+  killReason?: 'stop' | 'timeout';
+  killTimer?: NodeJS.Timeout;
+  exited: boolean;
+}
+
+interface TrialOutcome {
+  readonly status: Exclude<LocalTrialStatusWord, 'RUNNING'>;
+  readonly failureReason?: string;
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+}
+
+/**
+ * One run of a job in this process: schedules trials from the search, at most `parallelTrials`
+ * at once, until the search is done or a budget ends it.
+ */
+class JobRun {
+  readonly done: Promise<void>;
+  finished = false;
+  private startRun!: () => void;
+  private readonly active = new Map<string, ActiveTrial>();
+  private haltReason: HaltReason | undefined;
+  private failedCount = 0;
+  private completedCount = 0;
+  private readonly spec: TuningSpec;
+
+  constructor(
+    private readonly journal: JobJournal,
+    private readonly settings: RunSettings,
+  ) {
+    this.spec = journal.state.spec;
+    const started = new Promise<void>((go) => (this.startRun = go));
+    this.done = started
+      .then(() => this.execute())
+      .catch((error: unknown) => this.settings.log(`run of ${journal.state.jobName} broke: ${(error as Error)?.stack ?? String(error)}`))
+      .finally(() => {
+        this.finished = true;
+      });
+  }
+
+  start(): void {
+    this.startRun();
+  }
+
+  /** Ends the run early: no new trials; running trials get SIGTERM (then SIGKILL) and end stopped. */
+  async halt(reason: 'stop' | 'runtime'): Promise<void> {
+    if (this.haltReason === 'stop' || this.haltReason === 'runtime') return;
+    this.haltReason = reason;
+    const pending = this.journal.setJobStatus('STOPPING');
+    for (const trial of this.active.values()) this.terminate(trial, 'stop');
+    await pending;
+  }
+
+  private async execute(): Promise<void> {
+    const budget = this.spec.budget;
+    let runtimeTimer: NodeJS.Timeout | undefined;
+    let stopPoll: NodeJS.Timeout | undefined;
+    try {
+      await this.journal.setJobStatus('RUNNING');
+      if (budget.maxRuntimeSeconds !== undefined) {
+        runtimeTimer = setTimeout(() => void this.halt('runtime'), budget.maxRuntimeSeconds * 1000);
+      }
+      stopPoll = setInterval(() => {
+        if (existsSync(this.settings.stopMarker)) void this.halt('stop');
+      }, STOP_POLL_MS);
+
+      const points = searchPoints(this.spec, this.journal.state.seed);
+      let index = 0;
+      for (;;) {
+        while (this.haltReason === undefined && this.active.size < budget.parallelTrials) {
+          const next = points.next();
+          if (next.done) break;
+          this.launch(++index, next.value);
+        }
+        if (this.active.size === 0) break;
+        await Promise.race([...this.active.values()].map((t) => t.finished));
+      }
+      clearTimeout(runtimeTimer);
+      clearInterval(stopPoll);
+      await this.finish();
+    } catch (error) {
+      this.settings.log(`run of ${this.journal.state.jobName} failed: ${(error as Error)?.stack ?? String(error)}`);
+      for (const trial of this.active.values()) this.terminate(trial, 'stop');
+      await Promise.all([...this.active.values()].map((t) => t.finished));
+      await this.journal.setJobStatus('FAILED', `local engine error: ${(error as Error)?.message ?? String(error)}`);
+    } finally {
+      clearTimeout(runtimeTimer);
+      clearInterval(stopPoll);
+      await unlink(this.settings.stopMarker).catch(() => undefined);
+      await this.journal.flush();
+    }
+  }
+
+  private async finish(): Promise<void> {
+    const budget = this.spec.budget;
+    switch (this.haltReason) {
+      case 'stop':
+        return this.journal.setJobStatus('STOPPED');
+      case 'runtime':
+        return this.journal.setJobStatus('STOPPED', `reached budget.maxRuntimeSeconds (${budget.maxRuntimeSeconds} s)`);
+      case 'failures':
+        return this.journal.setJobStatus('FAILED', `${this.failedCount} trial(s) failed, budget.maxFailedTrials is ${budget.maxFailedTrials}`);
+      case 'target':
+        return this.journal.setJobStatus('COMPLETED');
+      case undefined:
+        return this.completedCount > 0
+          ? this.journal.setJobStatus('COMPLETED')
+          : this.journal.setJobStatus('FAILED', `no trial succeeded (${this.failedCount} failed)`);
+    }
+  }
+
+  private launch(index: number, point: ParameterPoint): void {
+    const trialId = `${this.journal.state.jobName}-t${String(index).padStart(3, '0')}`;
+    const entry: { -readonly [K in keyof ActiveTrial]: ActiveTrial[K] } = { trialId, finished: Promise.resolve(), exited: false };
+    entry.finished = this.runTrial(entry, point)
+      .catch((error: unknown) => this.settings.log(`trial ${trialId} broke: ${(error as Error)?.stack ?? String(error)}`))
+      .finally(() => this.active.delete(trialId));
+    this.active.set(trialId, entry);
+  }
+
+  private async runTrial(entry: ActiveTrial, point: ParameterPoint): Promise<void> {
+    const artifactDir = join(this.settings.jobDir, entry.trialId);
+    const record: LocalTrialRecord = {
+      trialId: entry.trialId,
+      status: 'RUNNING',
+      hyperparameters: { ...point },
+      objectiveStatus: 'pending',
+      metrics: {},
+      startedAt: '',
+      stoppedEarly: false,
+      artifactUri: `${pathToFileURL(artifactDir).href}/`,
+      seq: 0,
+    };
+    await this.journal.change((seq, at) => {
+      record.startedAt = at;
+      record.seq = seq;
+      this.journal.state.trials.push(record);
+    });
+
+    const reader = new MetricReader(this.settings.metrics, this.spec.objective.metric, this.spec.objective.goal, this.spec.measurementSelection);
+    let outcome: TrialOutcome;
+    if (this.haltReason === 'stop' || this.haltReason === 'runtime') {
+      outcome = { status: 'STOPPED', failureReason: 'stopped before it started' };
+    } else {
+      try {
+        await mkdir(artifactDir, { recursive: true });
+        await mkdir(join(this.settings.jobDir, 'logs'), { recursive: true });
+        outcome = await this.spawnTrial(entry, record, point, artifactDir, reader);
+      } catch (error) {
+        outcome = { status: 'FAILED', failureReason: `could not start: ${(error as Error).message}` };
+      }
+    }
+
+    const objective = reader.objectiveValue();
+    await this.journal.change(
+      (_seq, at) => {
+        record.status = outcome.status;
+        record.endedAt = at;
+        record.metrics = reader.lastValues();
+        // A failed trial has no objective (its reported values stay in `metrics`).
+        const measured = outcome.status !== 'FAILED' ? objective : undefined;
+        if (measured !== undefined) record.objectiveValue = measured;
+        record.objectiveStatus = measured !== undefined ? 'succeeded' : 'failed';
+        if (outcome.failureReason) record.failureReason = outcome.failureReason;
+        else if (measured === undefined) record.failureReason = `exited 0 without reporting the objective metric ${this.spec.objective.metric}`;
+        if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
+        if (outcome.signal !== undefined) record.signal = outcome.signal;
+        delete record.pid;
+      },
+      record,
+    );
+    this.afterTrial(outcome, objective);
+  }
+
+  /** Applies the budget rules a finished trial may trigger: no new trials after it, the job's outcome. */
+  private afterTrial(outcome: TrialOutcome, objective: number | undefined): void {
+    const budget = this.spec.budget;
+    if (outcome.status === 'FAILED') {
+      this.failedCount++;
+      // maxFailedTrials 0 tolerates no failure, so it ends the job at the first, as 1 does.
+      if (budget.maxFailedTrials !== undefined && this.failedCount >= Math.max(1, budget.maxFailedTrials)) this.haltReason ??= 'failures';
+    }
+    if (outcome.status === 'COMPLETED') {
+      this.completedCount++;
+      const target = budget.targetObjective;
+      if (target !== undefined && objective !== undefined && (objective === target || isBetter(this.spec.objective.goal, objective, target))) {
+        this.haltReason ??= 'target';
+      }
+    }
+  }
+
+  private spawnTrial(entry: ActiveTrial, record: LocalTrialRecord, point: ParameterPoint, artifactDir: string, reader: MetricReader): Promise<TrialOutcome> {
+    const { trial, env: baseEnv, trialCwd } = this.settings;
+    const values = { ...this.spec.staticHyperparameters, ...point };
+    const [executable = '', ...args] = trial.command.map((arg) => fillPlaceholders(arg, values));
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(baseEnv)) if (value !== undefined) env[key] = value;
+    for (const [key, value] of Object.entries(trial.env ?? {})) env[key] = fillPlaceholders(value, values);
+    Object.assign(env, {
+      TUNEWIRE_HYPERPARAMETERS: JSON.stringify(values),
+      TUNEWIRE_TRIAL_ID: entry.trialId,
+      TUNEWIRE_JOB_NAME: this.journal.state.jobName,
+      TUNEWIRE_MODEL_DIR: artifactDir,
+    });
+
+    return new Promise<TrialOutcome>((settle) => {
+      const logFile = createWriteStream(join(this.settings.jobDir, 'logs', `${entry.trialId}.log`));
+      logFile.on('error', (error) => this.settings.log(`trial ${entry.trialId} log: ${error.message}`));
+      const tail: string[] = [];
+      let settled = false;
+      let timeoutTimer: NodeJS.Timeout | undefined;
+      let settleTimer: NodeJS.Timeout | undefined;
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let spawnError: Error | undefined;
+
+      const done = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timeoutTimer);
+        clearTimeout(settleTimer);
+        clearTimeout(entry.killTimer);
+        logFile.end();
+        settle(this.classify(entry, exit, spawnError, tail));
+      };
+
+      let child: ChildProcess;
+      try {
+        // Its own process group (POSIX), so a stop reaches whatever the trial started.
+        child = spawn(executable, args, { cwd: trialCwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+      } catch (error) {
+        spawnError = error as Error;
+        done();
+        return;
+      }
+      entry.child = child;
+
+      const onLine = (stream: 'stdout' | 'stderr') => (line: string) => {
+        reader.scan(line);
+        logFile.write(`${stream === 'stderr' ? '! ' : ''}${line}\n`);
+        if (line.trim()) {
+          tail.push(line.trim());
+          if (tail.length > 20) tail.shift();
+        }
+      };
+      if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', onLine('stdout'));
+      if (child.stderr) createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', onLine('stderr'));
+
+      child.on('spawn', () => {
+        if (child.pid !== undefined) {
+          record.pid = child.pid;
+          trackTrialGroup(child.pid);
+          // Recorded so a stop from another process can reach the trial if this engine dies.
+          void this.journal.change(() => undefined);
+        }
+        if (entry.killReason) this.terminate(entry, entry.killReason);
+      });
+      child.on('error', (error) => {
+        if (child.pid === undefined) {
+          spawnError = error;
+          done();
+        } else this.settings.log(`trial ${entry.trialId}: ${error.message}`);
+      });
+      child.on('exit', (code, signal) => {
+        exit = { code, signal };
+        entry.exited = true;
+        if (child.pid !== undefined) untrackTrialGroup(child.pid);
+        clearTimeout(entry.killTimer);
+        // Whatever the trial left behind in its group goes with it.
+        if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+        // 'close' follows once output is drained; do not wait on a grandchild holding the pipe.
+        settleTimer = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          done();
+        }, SETTLE_AFTER_EXIT_MS);
+      });
+      child.on('close', (code, signal) => {
+        exit ??= { code, signal };
+        setImmediate(done);
+      });
+
+      if (trial.timeoutSeconds !== undefined) {
+        timeoutTimer = setTimeout(() => this.terminate(entry, 'timeout'), trial.timeoutSeconds * 1000);
+      }
+    });
+  }
+
+  /** SIGTERM to the trial's process group, SIGKILL after the grace period if it is still there. */
+  private terminate(entry: ActiveTrial, reason: 'stop' | 'timeout'): void {
+    entry.killReason ??= reason;
+    const child = entry.child;
+    if (!child || child.pid === undefined || entry.exited || entry.killTimer) return;
+    const pid = child.pid;
+    if (!signalGroup(pid, 'SIGTERM')) child.kill('SIGTERM');
+    entry.killTimer = setTimeout(() => {
+      if (!entry.exited && !signalGroup(pid, 'SIGKILL')) child.kill('SIGKILL');
+    }, this.settings.killGraceMs);
+  }
+
+  private classify(
+    entry: ActiveTrial,
+    exit: { code: number | null; signal: NodeJS.Signals | null } | undefined,
+    spawnError: Error | undefined,
+    tail: readonly string[],
+  ): TrialOutcome {
+    const [executable = ''] = this.settings.trial.command;
+    if (spawnError || !exit) {
+      return { status: 'FAILED', failureReason: `could not start ${executable}: ${spawnError?.message ?? 'no exit status'}` };
+    }
+    const facts = { exitCode: exit.code, signal: exit.signal };
+    // Whatever it exits with after the engine's signal, the signal decided the outcome.
+    if (entry.killReason === 'stop') {
+      const why = this.haltReason === 'runtime' ? 'the job reached budget.maxRuntimeSeconds' : 'the job was stopped';
+      return { status: 'STOPPED', failureReason: `stopped: ${why}`, ...facts };
+    }
+    if (entry.killReason === 'timeout') {
+      return { status: 'FAILED', failureReason: `timed out after ${this.settings.trial.timeoutSeconds} s (trial.timeoutSeconds)`, ...facts };
+    }
+    if (exit.code === 0) return { status: 'COMPLETED', ...facts };
+    // The line that says what went wrong is rarely the last (Node ends with its version line).
+    const telling = [...tail].reverse().find((line) => /\b(error|exception|fatal|panic)\b/i.test(line)) ?? tail[tail.length - 1];
+    const said = telling ? `: ${truncate(telling, 300)}` : '';
+    if (exit.signal) return { status: 'FAILED', failureReason: `killed by signal ${exit.signal}${said}`, ...facts };
+    return { status: 'FAILED', failureReason: `exited with code ${exit.code}${said}`, ...facts };
+  }
+}
+
+/** Reads metric values from trial output lines; the objective under the spec's measurement selection. */
+class MetricReader {
+  private readonly last: Record<string, number> = {};
+  private objective: number | undefined;
+
+  constructor(
+    private readonly metrics: readonly CompiledMetric[],
+    private readonly objectiveMetric: string,
+    private readonly goal: Goal,
+    private readonly selection: 'best' | 'last',
+  ) {}
+
+  scan(line: string): void {
+    for (const metric of this.metrics) {
+      const match = metric.pattern.exec(line);
+      if (!match) continue;
+      const value = Number.parseFloat(match[1] ?? '');
+      if (!Number.isFinite(value)) continue;
+      this.last[metric.name] = value;
+      if (metric.name !== this.objectiveMetric) continue;
+      if (this.selection === 'last' || this.objective === undefined || isBetter(this.goal, value, this.objective)) this.objective = value;
+    }
+  }
+
+  objectiveValue(): number | undefined {
+    return this.objective;
+  }
+
+  lastValues(): Record<string, number> {
+    return { ...this.last };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function toTrial(record: LocalTrialRecord): Trial {
+  return {
+    trialId: record.trialId,
+    status: mapLocalTrialStatus(record.status),
+    hyperparameters: record.hyperparameters,
+    ...(record.objectiveValue !== undefined ? { objectiveValue: record.objectiveValue } : {}),
+    objectiveStatus: record.objectiveStatus,
+    ...(record.startedAt ? { startedAt: record.startedAt } : {}),
+    ...(record.endedAt ? { endedAt: record.endedAt } : {}),
+    stoppedEarly: record.stoppedEarly,
+    ...(record.failureReason ? { failureReason: record.failureReason } : {}),
+    artifactUri: record.artifactUri,
+    metrics: record.metrics,
+  };
+}
+
+function countTrials<K extends string>(trials: readonly LocalTrialRecord[], key: (t: LocalTrialRecord) => K): Partial<Record<K, number>> {
+  const counts: Partial<Record<K, number>> = {};
+  for (const trial of trials) {
+    const k = key(trial);
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Writes `file` only if it does not exist, atomically: a hard link to a complete temp file. */
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.new`;
+  await writeFile(temp, content);
+  try {
+    await link(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+// Trials run in their own process groups, so they would outlive an engine that exits without
+// stopping them; on a normal exit, whatever still runs goes with the engine.
+const liveTrialGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function trackTrialGroup(pid: number): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const group of liveTrialGroups) signalGroup(group, 'SIGKILL');
+    });
+  }
+  liveTrialGroups.add(pid);
+}
+
+function untrackTrialGroup(pid: number): void {
+  liveTrialGroups.delete(pid);
+}
+
+/** Signals a process group; false when there is no such group (or on Windows, which has none). */
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function killGroupGracefully(pid: number, graceMs: number): Promise<void> {
+  if (!signalGroup(pid, 'SIGTERM')) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && (isAlive(pid) || groupAlive(pid))) await new Promise((r) => setTimeout(r, 100));
+  if (!signalGroup(pid, 'SIGKILL')) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, process.platform === 'win32' ? fsConstants.F_OK : fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
