@@ -92,7 +92,7 @@ export const tuningSpecSchema = z
       .string()
       .min(1, 'must not be empty')
       .max(63, 'must be at most 63 characters')
-      .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, 'must be letters, digits and single dashes, starting and ending with a letter or digit'),
+      .regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, 'must be letters, digits and dashes, starting and ending with a letter or digit'),
     provider: z.enum(PROVIDERS, { error: () => `must be one of ${PROVIDERS.join(', ')}` }),
     objective: z.strictObject({
       metric: z.string().min(1, 'must not be empty'),
@@ -113,7 +113,7 @@ export const tuningSpecSchema = z
     trial: z.record(z.string(), z.unknown()),
     promotion: z
       .strictObject({
-        model: z.string().min(1).max(63).regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, 'must be letters, digits and single dashes'),
+        model: z.string().min(1).max(63).regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/, 'must be letters, digits and dashes'),
         minImprovement: z.number().min(0).default(0),
         threshold: finite.optional(),
         approval: z.enum(['auto', 'manual']).default('auto'),
@@ -128,18 +128,6 @@ export const tuningSpecSchema = z
       )
       .default([]),
     labels: z.record(z.string(), z.string()).default({}),
-  })
-  .superRefine((spec, ctx) => {
-    const seen = new Map<string, number>();
-    spec.parameters.forEach((p, i) => {
-      const first = seen.get(p.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['parameters', i, 'name'], message: `repeats the name of parameters[${first}]` });
-      } else seen.set(p.name, i);
-      if (p.name in spec.staticHyperparameters) {
-        ctx.addIssue({ code: 'custom', path: ['staticHyperparameters', p.name], message: 'is also a tuned parameter' });
-      }
-    });
   });
 
 export type TuningSpec = z.output<typeof tuningSpecSchema>;
@@ -156,16 +144,41 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Turns a zod failure into field issues: one line per field, paths in `a.b[2].c` form. */
 export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, formatPath(issue.path)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
+  const at = (path: readonly PropertyKey[]) => [prefix, formatPath(path)].filter(Boolean).join('.');
+  return error.issues.flatMap((issue) =>
+    // zod reports unknown keys at their parent; a typo is easier to find at its own path
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: 'is not a known field' }))
+      : [{ path: at(issue.path), message: issue.message }],
+  );
+}
+
+/**
+ * Rules across fields, read from the raw input so they are reported even when other fields are
+ * bad (a schema refinement would be skipped then).
+ */
+function crossFieldIssues(input: unknown): FieldIssue[] {
+  const raw = (input ?? {}) as { parameters?: unknown; staticHyperparameters?: unknown };
+  const parameters = Array.isArray(raw.parameters) ? raw.parameters : [];
+  const statics = typeof raw.staticHyperparameters === 'object' && raw.staticHyperparameters !== null ? raw.staticHyperparameters : {};
+  const issues: FieldIssue[] = [];
+  const seen = new Map<string, number>();
+  parameters.forEach((p: unknown, i) => {
+    const name = (p as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') return;
+    const first = seen.get(name);
+    if (first !== undefined) issues.push({ path: `parameters[${i}].name`, message: `repeats the name of parameters[${first}]` });
+    else seen.set(name, i);
+    if (Object.hasOwn(statics, name)) issues.push({ path: `staticHyperparameters.${name}`, message: 'is also a tuned parameter' });
+  });
+  return issues;
 }
 
 /** Parses a spec object, throwing `SpecValidationError` that names every bad field. */
 export function parseSpec(input: unknown, source = 'spec'): TuningSpec {
   const result = tuningSpecSchema.safeParse(input);
-  if (!result.success) throw new SpecValidationError(source, zodIssues(result.error), { cause: result.error });
+  const issues = [...(result.success ? [] : zodIssues(result.error)), ...crossFieldIssues(input)];
+  if (!result.success || issues.length) throw new SpecValidationError(source, issues, result.success ? {} : { cause: result.error });
   return result.data;
 }
 
@@ -184,7 +197,7 @@ export function parseSpecText(text: string, source = 'spec'): TuningSpec {
   return parseSpec(document, source);
 }
 
-/** How many hyperparameters the spec sends, counting each categorical value (SageMaker's limit counts so). */
+/** How many hyperparameters the search covers, counting each categorical value (SageMaker's limit counts so). */
 export function countHyperparameters(spec: TuningSpec): number {
-  return spec.parameters.reduce((n, p) => n + (p.type === 'categorical' ? p.values.length : 1), 0) + Object.keys(spec.staticHyperparameters).length;
+  return spec.parameters.reduce((n, p) => n + (p.type === 'categorical' ? p.values.length : 1), 0);
 }

@@ -62,7 +62,7 @@ describe('local trial spec', () => {
     expect(issuesOf({ ...goodTrial, command: ['node', ''] }).map((i) => i.path)).toEqual(['trial.command[1]']);
     expect(issuesOf({ ...goodTrial, timeoutSeconds: 0 }).map((i) => i.path)).toEqual(['trial.timeoutSeconds']);
     expect(issuesOf({ ...goodTrial, metrics: [{ name: 'validation:accuracy' }] }).map((i) => i.path)).toEqual(['trial.metrics[0].regex']);
-    expect(issuesOf({ ...goodTrial, image: 'x' }).map((i) => i.path)).toEqual(['trial']);
+    expect(issuesOf({ ...goodTrial, image: 'x' }).map((i) => i.path)).toEqual(['trial.image']);
   });
 
   it('needs exactly one capture group per regex', () => {

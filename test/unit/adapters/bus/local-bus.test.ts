@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { LocalBus, toEnvelope } from '../../../../shared/adapters/bus/local-bus';
+import { loadBusRules } from '../../../../shared/adapters/bus/serverless-rules';
+import { makeEvent } from '../../../../shared/domain/events';
+import type { EventBridgeEnvelope } from '../../../../shared/edge/envelopes';
+import { loadEvent } from '../../../support/fixtures';
+
+const SERVERLESS_YML = join(import.meta.dirname, '..', '..', '..', '..', 'serverless.yml');
+const FUNCTIONS = ['submit', 'status-change', 'trial-fan-out', 'promote-best'];
+
+function recordingTargets() {
+  const calls: Array<{ fn: string; id: string }> = [];
+  const targets = Object.fromEntries(FUNCTIONS.map((fn) => [fn, async (e: EventBridgeEnvelope) => void calls.push({ fn, id: e.id })]));
+  return { calls, targets };
+}
+
+const sample = (path: string) => loadEvent(path) as unknown as EventBridgeEnvelope;
+
+describe('loadBusRules', () => {
+  it('reads every EventBridge rule of serverless.yml with its function', () => {
+    const rules = loadBusRules(SERVERLESS_YML);
+    expect(rules.map((r) => r.functionName)).toEqual(['submit', 'status-change', 'status-change', 'trial-fan-out', 'trial-fan-out', 'trial-fan-out', 'promote-best']);
+    expect(rules.filter((r) => r.eventBus === 'default')).toHaveLength(2);
+  });
+});
+
+describe('LocalBus', () => {
+  it('routes each sample event to the function serverless.yml names', async () => {
+    const { calls, targets } = recordingTargets();
+    const bus = new LocalBus({ rules: loadBusRules(SERVERLESS_YML), targets });
+    const cases: Array<[string, string[]]> = [
+      ['local/tuning-job-state-change.running.json', ['status-change']],
+      ['local/trial-state-change.completed.json', ['trial-fan-out']],
+      ['tunewire/tuning-job-status-changed.json', ['trial-fan-out']],
+      ['tunewire/tuning-job-finished.json', ['promote-best']],
+      ['tunewire/tuning-job-requested.json', ['submit']],
+    ];
+    for (const [file, expected] of cases) expect(bus.route(sample(file)), file).toEqual(expected);
+
+    bus.inject(sample('tunewire/tuning-job-finished.json'));
+    await bus.drain();
+    expect(calls.map((c) => c.fn)).toEqual(['promote-best']);
+  });
+
+  it('follows a change to a rule in serverless.yml and nothing else', () => {
+    const document = parse(readFileSync(SERVERLESS_YML, 'utf8'), { customTags: [] as never, logLevel: 'silent' }) as {
+      functions: Record<string, { events: Array<{ eventBridge?: { pattern: Record<string, unknown> } }> }>;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'tunewire-rules-'));
+    const write = () => {
+      const file = join(dir, 'serverless.yml');
+      writeFileSync(file, stringify(document));
+      return new LocalBus({ rules: loadBusRules(file), targets: recordingTargets().targets });
+    };
+    const finished = sample('tunewire/tuning-job-finished.json');
+    expect(write().route(finished)).toEqual(['promote-best']);
+
+    const promoteRule = document.functions['promote-best']?.events[0]?.eventBridge as { pattern: Record<string, unknown> };
+    promoteRule.pattern = { source: ['tunewire'], 'detail-type': ['Tuning Job Finished'], detail: { status: ['succeeded'] } };
+    const failed = { ...finished, detail: { ...finished.detail, status: 'failed' } };
+    expect(write().route(finished)).toEqual(['promote-best']);
+    expect(write().route(failed)).toEqual([]);
+  });
+
+  it('delivers our events with the deterministic id in the detail, as on EventBridge', async () => {
+    const { calls, targets } = recordingTargets();
+    const bus = new LocalBus({ rules: loadBusRules(SERVERLESS_YML), targets });
+    const event = makeEvent('job.finished', 'j1:finished', 'j1', { jobId: 'j1', name: 'n', provider: 'local', status: 'succeeded' }, new Date(0));
+    await bus.publish([event]);
+    await bus.drain();
+    expect(calls).toEqual([{ fn: 'promote-best', id: 'j1:finished' }]);
+    expect(toEnvelope(event).detail).toMatchObject({ eventId: 'j1:finished', subject: 'j1', jobId: 'j1' });
+  });
+
+  it('retries a retryable failure and dead-letters one that keeps failing', async () => {
+    let attempts = 0;
+    const targets = {
+      ...recordingTargets().targets,
+      'promote-best': async () => {
+        attempts++;
+        throw new Error('throttled');
+      },
+    };
+    const bus = new LocalBus({ rules: loadBusRules(SERVERLESS_YML), targets, maxAttempts: 3 });
+    bus.inject(sample('tunewire/tuning-job-finished.json'));
+    await bus.drain();
+    expect(attempts).toBe(3);
+    expect(bus.deadLetters).toHaveLength(1);
+  });
+});
