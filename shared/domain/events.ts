@@ -35,6 +35,10 @@ export function cloudEventTypeOf(kind: EventKind): string {
   return `${EVENT_SOURCE}.${kind}`;
 }
 
+export function kindOfCloudEventType(type: string): EventKind | undefined {
+  return (Object.keys(EVENT_CATALOG) as EventKind[]).find((k) => cloudEventTypeOf(k) === type);
+}
+
 interface JobRefDetail {
   readonly jobId: string;
   readonly name: string;

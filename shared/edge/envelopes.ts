@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventValidationError } from '../domain/errors';
+import { detailTypeOf, kindOfCloudEventType } from '../domain/events';
 import { zodIssues } from '../domain/spec';
 
 /** An EventBridge event as a rule target receives it. */
@@ -63,15 +64,18 @@ export function parseTransportEvent(raw: unknown, subject = 'event'): TransportE
   if (ceType && ceSource) {
     const detail = z.record(z.string(), z.unknown()).safeParse(data);
     if (!detail.success) throw new EventValidationError(subject, [{ path: 'message.data', message: 'must be a JSON object (the CloudEvent data)' }]);
+    // our own events read the same whichever bus carried them: detail-type, eventId and subject
+    const kind = kindOfCloudEventType(ceType);
+    const id = attributes['ce-id'] ?? messageId;
     return {
       transport: 'pubsub',
       push,
       envelope: {
-        id: attributes['ce-id'] ?? messageId,
-        'detail-type': ceType,
+        id,
+        'detail-type': kind ? detailTypeOf(kind) : ceType,
         source: ceSource,
         ...(attributes['ce-time'] ? { time: attributes['ce-time'] } : push.message.publishTime ? { time: push.message.publishTime } : {}),
-        detail: detail.data,
+        detail: kind ? { ...detail.data, eventId: id, ...(attributes['ce-subject'] ? { subject: attributes['ce-subject'] } : {}) } : detail.data,
       },
     };
   }

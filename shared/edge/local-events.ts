@@ -1,16 +1,23 @@
 import { z } from 'zod';
-import { mapLocalJobStatus } from '../adapters/local/local-provider';
+import {
+  LOCAL_EVENT_SOURCE,
+  LOCAL_JOB_STATE_CHANGE,
+  LOCAL_JOB_STATUS_WORDS,
+  LOCAL_TRIAL_STATE_CHANGE,
+  LOCAL_TRIAL_STATUS_WORDS,
+  mapLocalJobStatus,
+} from '../adapters/local/local-provider';
 import type { EventBridgeEnvelope } from './envelopes';
 import { parseDetail } from './envelopes';
 import type { ProviderJobEvent, ProviderTrialEvent } from '../use-cases/provider-events';
 
-export const LOCAL_SOURCE = 'tunewire.local';
-export const LOCAL_JOB_DETAIL_TYPE = 'Local Tuning Job State Change';
-export const LOCAL_TRIAL_DETAIL_TYPE = 'Local Trial State Change';
+export const LOCAL_SOURCE = LOCAL_EVENT_SOURCE;
+export const LOCAL_JOB_DETAIL_TYPE = LOCAL_JOB_STATE_CHANGE;
+export const LOCAL_TRIAL_DETAIL_TYPE = LOCAL_TRIAL_STATE_CHANGE;
 
 const localJobDetail = z.object({
   jobName: z.string().min(1),
-  status: z.enum(['PENDING', 'RUNNING', 'STOPPING', 'COMPLETED', 'FAILED', 'STOPPED']),
+  status: z.enum(LOCAL_JOB_STATUS_WORDS),
   seq: z.number().int().min(0),
   failureReason: z.string().optional(),
 });
@@ -18,7 +25,7 @@ const localJobDetail = z.object({
 const localTrialDetail = localJobDetail.extend({
   trial: z.object({
     trialId: z.string().min(1),
-    status: z.enum(['RUNNING', 'COMPLETED', 'FAILED', 'STOPPED']),
+    status: z.enum(LOCAL_TRIAL_STATUS_WORDS),
   }).passthrough(),
 });
 
