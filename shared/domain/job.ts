@@ -31,7 +31,7 @@ export interface JobRecord {
   readonly provider: ProviderName;
   readonly spec: TuningSpec;
   readonly status: JobStatus;
-  /** Optimistic-concurrency counter: every META write is conditional on it. */
+  /** Optimistic-concurrency counter of status writes; cursor, best trial and announcement have their own conditions. */
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
