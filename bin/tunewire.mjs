@@ -2,6 +2,9 @@
 // Runs the TypeScript CLI through tsx, so a fresh clone needs no build step.
 import { register } from 'tsx/esm/api';
 
+// The SDK's notice that its 2027 releases will need Node 22 is not for tunewire's users.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 register();
 const { main } = await import('../shared/cli/main.ts');
 process.exitCode = await main(process.argv);

@@ -53,6 +53,20 @@ export async function openEmbeddedStack(options: EmbeddedStackOptions, env: Node
   // Other CLI calls made while this one runs use this DynamoDB Local rather than open its files twice.
   const withdraw = started ? advertiseStack(options.home, dynamoEndpoint) : undefined;
 
+  try {
+    return await assemble(options, env, dynamoEndpoint, async () => {
+      withdraw?.();
+      await started?.stop();
+    });
+  } catch (error) {
+    withdraw?.();
+    await started?.stop();
+    throw error;
+  }
+}
+
+async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, dynamoEndpoint: string, release: () => Promise<void>): Promise<EmbeddedStack> {
+  const external = Boolean(env.TUNEWIRE_DYNAMODB_ENDPOINT ?? env.AWS_ENDPOINT_URL_DYNAMODB);
   const client = new DynamoDBClient({
     endpoint: dynamoEndpoint,
     region: env.AWS_REGION ?? 'us-east-1',
@@ -62,7 +76,15 @@ export async function openEmbeddedStack(options: EmbeddedStackOptions, env: Node
   const tableName = env.TUNEWIRE_TABLE ?? LOCAL_TABLE;
   await ensureTable(client, tableName);
 
-  const targets: Record<string, (event: unknown) => Promise<unknown>> = {};
+  // The handlers and the bus need each other: targets reach `deps` only when an event arrives.
+  let deps: Dependencies | undefined;
+  const ready = () => deps as Dependencies;
+  const targets: Record<string, (event: unknown) => Promise<unknown>> = {
+    submit: (event) => handleSubmitEvent(ready(), event),
+    'status-change': (event) => handleStatusChangeEvent(ready(), event),
+    'trial-fan-out': (event) => handleTrialFanOutEvent(ready(), event),
+    'promote-best': (event) => handlePromoteEvent(ready(), event),
+  };
   const bus = new LocalBus({
     rules: loadBusRules(join(options.root, 'serverless.yml')),
     targets,
@@ -73,18 +95,12 @@ export async function openEmbeddedStack(options: EmbeddedStackOptions, env: Node
     cwd: options.root,
     emit: async (event) => bus.inject(event),
   });
-  const deps: Dependencies = {
+  deps = {
     ledger: new DynamoDbLedger({ client, tableName }),
     bus,
     clock: systemClock,
     providers: new ProviderCatalog({ local: { provider: localProvider, registry: new LedgerModelRegistry() } }),
   };
-  Object.assign(targets, {
-    submit: (event: unknown) => handleSubmitEvent(deps, event),
-    'status-change': (event: unknown) => handleStatusChangeEvent(deps, event),
-    'trial-fan-out': (event: unknown) => handleTrialFanOutEvent(deps, event),
-    'promote-best': (event: unknown) => handlePromoteEvent(deps, event),
-  });
 
   return {
     deps,
@@ -96,8 +112,7 @@ export async function openEmbeddedStack(options: EmbeddedStackOptions, env: Node
       await localProvider.close();
       await bus.drain();
       client.destroy();
-      withdraw?.();
-      await started?.stop();
+      await release();
     },
   };
 }
