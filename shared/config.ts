@@ -16,14 +16,6 @@ const envSchema = z
     GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
     /** Points the ledger at another DynamoDB (DynamoDB Local); the SDK also honours AWS_ENDPOINT_URL_DYNAMODB. */
     TUNEWIRE_DYNAMODB_ENDPOINT: z.url().optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.TUNEWIRE_BUS === 'eventbridge' && !env.TUNEWIRE_EVENT_BUS) {
-      ctx.addIssue({ code: 'custom', path: ['TUNEWIRE_EVENT_BUS'], message: 'is required when TUNEWIRE_BUS is eventbridge' });
-    }
-    if (env.TUNEWIRE_BUS === 'pubsub' && !env.TUNEWIRE_PUBSUB_TOPIC) {
-      ctx.addIssue({ code: 'custom', path: ['TUNEWIRE_PUBSUB_TOPIC'], message: 'is required when TUNEWIRE_BUS is pubsub' });
-    }
   });
 
 export interface Config {
@@ -39,7 +31,14 @@ export class ConfigError extends ValidationError {
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError('environment', zodIssues(parsed.error), { cause: parsed.error });
+  const bus = env.TUNEWIRE_BUS ?? 'eventbridge';
+  // checked beside the schema so one run names every missing variable
+  const needed = bus === 'pubsub' ? 'TUNEWIRE_PUBSUB_TOPIC' : bus === 'eventbridge' ? 'TUNEWIRE_EVENT_BUS' : undefined;
+  const issues = [
+    ...(parsed.success ? [] : zodIssues(parsed.error)),
+    ...(needed && !env[needed] ? [{ path: needed, message: `is required when TUNEWIRE_BUS is ${bus}` }] : []),
+  ];
+  if (!parsed.success || issues.length) throw new ConfigError('environment', issues, parsed.success ? {} : { cause: parsed.error });
   const e = parsed.data;
   return Object.freeze({
     tableName: e.TUNEWIRE_TABLE,

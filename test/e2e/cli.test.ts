@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'tunewire.mjs');
+const run = promisify(execFile);
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in a child process, as a user would. */
+async function tunewire(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** A spec of fast inline trials: the score is a function of x, so the best is known. */
+function quickSpec(dir: string, model: string): string {
+  const file = join(dir, `${model}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'quick',
+      provider: 'local',
+      objective: { metric: 'score', goal: 'maximize' },
+      parameters: [{ name: 'x', type: 'discrete', values: [1, 2, 3, 4] }],
+      strategy: 'grid',
+      budget: { maxTrials: 4, parallelTrials: 2 },
+      trial: {
+        command: [process.execPath, '-e', 'console.log("score=" + (Number(process.argv[1]) / 10))', '{{x}}'],
+        metrics: [{ name: 'score', regex: 'score=([0-9.]+)' }],
+      },
+      promotion: { model },
+    }),
+  );
+  return file;
+}
+
+describe('tunewire CLI', () => {
+  let env: Record<string, string>;
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tunewire-cli-'));
+    env = { TUNEWIRE_HOME: join(dir, 'home'), TUNEWIRE_DYNAMODB_ENDPOINT: inject('dynamoEndpoint'), TUNEWIRE_TABLE: `cli-${Date.now()}`, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' };
+  });
+
+  it('validates the demo spec', async () => {
+    const result = await tunewire(['validate', 'examples/iris-forest/spec.yaml'], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('valid for local');
+  });
+
+  it('refuses a bad spec with exit 2, naming the fields', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: bad\nprovider: local\nobjective: { metric: m, goal: up }\nparameters: []\nbudget: { maxTrials: 0 }\ntrial: {}\n');
+    const result = await tunewire(['validate', file], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('objective.goal');
+    expect(result.stderr).toContain('parameters');
+    expect(result.stderr).toContain('budget.maxTrials');
+  });
+
+  it('refuses an unknown provider and a missing file with exit 2', async () => {
+    expect((await tunewire(['validate', 'examples/iris-forest/spec.yaml', '--provider', 'azure'], env)).code).toBe(2);
+    const missing = await tunewire(['validate', join(dir, 'nope.yaml')], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot be read');
+  });
+
+  it('renders the local plan as JSON', async () => {
+    const result = await tunewire(['render', 'examples/iris-forest/spec.yaml', '--provider', 'local'], env);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ strategy: 'random', maxTrials: 12, parallelTrials: 3 });
+  });
+
+  it('submits, then shows status, trials, champion and replays events against the ledger', async () => {
+    const submitted = await tunewire(['submit', quickSpec(dir, 'quick-model'), '--json'], env);
+    expect(submitted.stderr).toBe('');
+    expect(submitted.code).toBe(0);
+    const job = JSON.parse(submitted.stdout) as { jobId: string; providerJobName: string; status: string };
+    expect(job.status).toBe('succeeded');
+
+    const status = JSON.parse((await tunewire(['status', job.jobId, '--json'], env)).stdout) as { status: string; bestTrial: { objectiveValue: number } };
+    expect(status).toMatchObject({ status: 'succeeded', bestTrial: { objectiveValue: 0.4 } });
+
+    const trials = JSON.parse((await tunewire(['trials', job.jobId, '--json'], env)).stdout) as unknown[];
+    expect(trials).toHaveLength(4);
+
+    const champion = JSON.parse((await tunewire(['champion', 'quick-model', '--json'], env)).stdout) as { champion: { jobId: string } };
+    expect(champion.champion.jobId).toBe(job.jobId);
+
+    const events = join(dir, 'replay.jsonl');
+    const event = (id: string, status: string, seq: number) =>
+      JSON.stringify({ version: '0', id, 'detail-type': 'Local Tuning Job State Change', source: 'tunewire.local', time: '2026-11-23T10:00:00Z', detail: { jobName: job.providerJobName, status, seq } });
+    writeFileSync(events, [event('late-1', 'RUNNING', 1), event('late-1', 'RUNNING', 1), event('other', 'RUNNING', 1).replace(job.providerJobName, 'not-ours'), '{"source":"tunewire.local"}'].join('\n'));
+    const replay = await tunewire(['replay', events, '--json'], env);
+    expect(replay.code).toBe(0);
+    const outcomes = (JSON.parse(replay.stdout) as Array<{ outcome: string }>).map((r) => r.outcome);
+    expect(outcomes).toEqual(['stale', 'duplicate', 'ignored', 'rejected']);
+  });
+
+  it('says a job does not exist with exit 2', async () => {
+    const result = await tunewire(['status', 'no-such-job'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no-such-job was not found');
+  });
+
+  it('keeps the ledger under TUNEWIRE_HOME across calls with its own DynamoDB Local', async () => {
+    const home = { ...env, TUNEWIRE_HOME: join(dir, 'persisted') } as Record<string, string>;
+    delete home.TUNEWIRE_DYNAMODB_ENDPOINT;
+    delete home.TUNEWIRE_TABLE;
+    const submitted = await tunewire(['submit', quickSpec(dir, 'persisted-model'), '--json'], home);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const { jobId } = JSON.parse(submitted.stdout) as { jobId: string };
+    const status = await tunewire(['status', jobId, '--json'], home);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ jobId, status: 'succeeded' });
+  }, 120_000);
+});
