@@ -76,10 +76,10 @@ const routes: Route[] = [
  * The HTTP API, transport-neutral: API Gateway (functions/submit) and `tunewire dev` both adapt
  * their requests to this. Bad input is a 400 naming the fields and writes nothing.
  */
+export const bodyTooLarge = (): HttpResponse => problem(413, 'REQUEST.TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`);
+
 export async function handleHttpRequest(deps: Dependencies, req: HttpRequest): Promise<HttpResponse> {
-  if (req.body && Buffer.byteLength(req.body) > MAX_BODY_BYTES) {
-    return problem(413, 'REQUEST.TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`);
-  }
+  if (req.body && Buffer.byteLength(req.body) > MAX_BODY_BYTES) return bodyTooLarge();
   const pathOnly = req.path.split('?')[0] ?? '/';
   const candidates = routes.filter((r) => r.pattern.test(pathOnly));
   const route = candidates.find((r) => r.method === req.method.toUpperCase());

@@ -31,8 +31,12 @@ const serverlessFile = z.object({
  * deployment does: one source of routing. Patterns must be literal JSON (no variables).
  */
 export function loadBusRules(serverlessYmlPath: string): BusRule[] {
-  const document = parseYaml(readFileSync(serverlessYmlPath, 'utf8'), { customTags: cloudFormationTags });
-  return busRulesFrom(document, serverlessYmlPath);
+  return busRulesFrom(readServerlessYml(serverlessYmlPath), serverlessYmlPath);
+}
+
+/** serverless.yml as data, CloudFormation short forms (`!Ref X`) read as `{ 'Fn::Ref': X }`. */
+export function readServerlessYml(path: string): unknown {
+  return parseYaml(readFileSync(path, 'utf8'), { customTags: cloudFormationTags });
 }
 
 export function busRulesFrom(document: unknown, source = 'serverless.yml'): BusRule[] {
