@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +74,14 @@ describe('tunewire CLI', () => {
     expect(result.stderr).toContain('budget.maxTrials');
   });
 
+  it('refuses a trial command that does not exist before anything runs', async () => {
+    const file = join(dir, 'no-binary.json');
+    writeFileSync(file, readFileSync(quickSpec(dir, 'no-binary'), 'utf8').replace(JSON.stringify(process.execPath), '"no-such-binary"'));
+    const result = await tunewire(['submit', file], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('trial.command[0]: "no-such-binary" was not found on PATH');
+  });
+
   it('refuses an unknown provider and a missing file with exit 2', async () => {
     expect((await tunewire(['validate', 'examples/iris-forest/spec.yaml', '--provider', 'azure'], env)).code).toBe(2);
     const missing = await tunewire(['validate', join(dir, 'nope.yaml')], env);
@@ -111,6 +119,15 @@ describe('tunewire CLI', () => {
     expect(replay.code).toBe(0);
     const outcomes = (JSON.parse(replay.stdout) as Array<{ outcome: string }>).map((r) => r.outcome);
     expect(outcomes).toEqual(['stale', 'duplicate', 'ignored', 'rejected']);
+  });
+
+  it('replays the sample files as a transport delivers them', async () => {
+    const push = await tunewire(['replay', 'events/pubsub/push.local-job-state-change.json', '--json'], env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(JSON.parse(push.stdout)).toEqual([expect.objectContaining({ function: 'status-change', outcome: 'ignored', eventId: 'iris-forest-demo000001:1' })]);
+    const bad = await tunewire(['replay', 'events/tunewire/tuning-job-requested.bad-spec.json'], env);
+    expect(bad.code).toBe(0);
+    expect(bad.stdout).toMatch(/submit: rejected .*objective\.goal/);
   });
 
   it('says a job does not exist with exit 2', async () => {
