@@ -8,6 +8,7 @@ import { PROVIDERS, countHyperparameters, parseSpecText, type TuningSpec } from 
 import { jobView, trialView } from '../edge/views';
 import { advertiseStack, openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
+import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
 import { startDevServer } from './dev-server';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
@@ -79,12 +80,13 @@ function buildProgram(ctx: Context): Command {
   program
     .command('submit <spec>')
     .description('submit a tuning job (local jobs run in this process, so it waits for them)')
+    .addOption(providerOption())
     .option('--wait', 'wait for the job to finish and be promoted')
     .option('--idempotency-key <key>', 'the same key always means the same job')
     .option('--json', 'print JSON')
-    .action((file: string, opts: { wait?: boolean; idempotencyKey?: string; json?: boolean }) =>
+    .action((file: string, opts: { provider?: string; wait?: boolean; idempotencyKey?: string; json?: boolean }) =>
       withStack(ctx, async (stack) => {
-        const spec = readSpec(file);
+        const spec = readSpec(file, opts.provider);
         const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
         const final = opts.wait || job.provider === 'local' ? (await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) })).job : job;
@@ -103,6 +105,20 @@ function buildProgram(ctx: Context): Command {
         if (!job) throw new JobNotFoundError(jobId);
         if (opts.json) io.json(jobView(job));
         else describeJob(job).forEach((l) => io.line(l));
+      }),
+    );
+
+  program
+    .command('stop <job>')
+    .description('ask the provider to stop a job; the ledger follows its events to stopped')
+    .option('--wait', 'wait until the job has stopped')
+    .option('--json', 'print JSON')
+    .action((jobId: string, opts: { wait?: boolean; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const { job, requested } = await stopJob(stack.deps, jobId);
+        if (!opts.json) io.line(requested ? `stop requested for ${job.jobId} (${job.provider} ${job.providerJobName})` : `${job.jobId} has already ${job.status}`);
+        const final = requested && opts.wait ? (await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) })).job : job;
+        if (opts.json) io.json({ ...jobView(final), stopRequested: requested });
       }),
     );
 

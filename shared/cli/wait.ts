@@ -3,9 +3,16 @@ import { isTerminalJobStatus, isTerminalTrialStatus } from '../domain/status';
 import type { JobRecord } from '../domain/job';
 import type { PromotionRecord } from '../ports/ledger';
 import type { EmbeddedStack } from '../local-stack/embedded';
+import { reconcileJob } from '../use-cases/reconcile-job';
 import { hyper, type Output } from './output';
 
 const POLL_MS = 400;
+
+/** How often a cloud job is described while the CLI waits; events do the work where deployed. */
+function cloudPollMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.TUNEWIRE_POLL_SECONDS ?? 10);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
+}
 const SETTLE_TIMEOUT_MS = 60_000;
 
 /**
@@ -34,15 +41,22 @@ export async function waitForJob(stack: EmbeddedStack, jobId: string, io: Output
   const timer = setInterval(() => void report().catch(() => undefined), POLL_MS);
   try {
     if (first.provider === 'local') await stack.localProvider.waitForJob(first.providerJobName);
-    const deadline = Date.now() + (first.provider === 'local' ? SETTLE_TIMEOUT_MS : Number.POSITIVE_INFINITY);
+    const local = first.provider === 'local';
+    const deadline = Date.now() + (local ? SETTLE_TIMEOUT_MS : Number.POSITIVE_INFINITY);
     for (;;) {
       await stack.bus.drain();
-      const job = await report();
+      let job = await report();
+      // A cloud provider's events do not reach this process: describe it, as the reconciler does.
+      if (!local && !isTerminalJobStatus(job.status)) {
+        await reconcileJob(stack.deps, job, 'cli-wait');
+        await stack.bus.drain();
+        job = await report();
+      }
       const promotion = await promotionOf(stack, job);
       const settled = isTerminalJobStatus(job.status) && job.announcedStatus === job.status && (!job.spec.promotion || promotion);
       if (settled) return { job, ...(promotion ? { promotion } : {}) };
       if (Date.now() > deadline) throw new Error(`job ${jobId} did not settle: status ${job.status}, announced ${job.announcedStatus ?? 'nothing'}`);
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise((r) => setTimeout(r, local || isTerminalJobStatus(job.status) ? POLL_MS : cloudPollMs()));
     }
   } finally {
     clearInterval(timer);

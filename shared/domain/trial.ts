@@ -22,6 +22,17 @@ export interface Trial {
   readonly metrics?: Readonly<Record<string, number>>;
 }
 
+/**
+ * Fills the objective from the trial's metrics when the provider reported it only among them
+ * (SageMaker's training-job events list every final metric without saying which is the objective).
+ */
+export function withObjectiveFromMetrics(trial: Trial, metric: string): Trial {
+  if (trial.objectiveValue !== undefined) return trial;
+  const value = trial.metrics?.[metric];
+  if (value === undefined || !Number.isFinite(value)) return trial;
+  return { ...trial, objectiveValue: value, objectiveStatus: trial.objectiveStatus ?? 'succeeded' };
+}
+
 /** True when `a` is a better objective than `b` for the goal. */
 export function isBetter(goal: Goal, a: number, b: number): boolean {
   return goal === 'maximize' ? a > b : a < b;

@@ -1,6 +1,7 @@
 import { JobNotFoundError, TunewireError, ValidationError } from '../domain/errors';
 import { parseSpecText } from '../domain/spec';
 import type { Dependencies } from '../use-cases/dependencies';
+import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
 import { jobView, trialView } from './views';
 
@@ -59,6 +60,14 @@ const routes: Route[] = [
       if (!job) throw new JobNotFoundError(jobId as string);
       const trials = await deps.ledger.listTrials(job.jobId);
       return json(200, { jobId: job.jobId, trials: trials.map(trialView) });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/jobs\/([^/]+)\/stop\/?$/,
+    run: async (deps, _req, [jobId]) => {
+      const { job, requested } = await stopJob(deps, jobId as string);
+      return json(requested ? 202 : 200, { ...jobView(job), stopRequested: requested });
     },
   },
   {

@@ -39,7 +39,8 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
     return { outcome: recorded === 'duplicate' ? 'duplicate' : 'stale', jobId: job.jobId, detail: `${event.claimed.status} is behind ${job.status}` };
   }
 
-  const observation = event.claimed && !provider.eventsNeedConfirmation ? event.claimed : await provider.describe(refOf(job));
+  const trusted = event.claimed && (event.confirmed || !provider.eventsNeedConfirmation);
+  const observation = trusted && event.claimed ? event.claimed : await provider.describe(refOf(job));
 
   for (let race = 0; race < MAX_RACES; race++) {
     const verdict = judgeJobTransition(job.status, observation.status, times(job, observation));

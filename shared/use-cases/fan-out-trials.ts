@@ -1,7 +1,7 @@
 import { eventIds, makeEvent } from '../domain/events';
 import { refOf, type JobRecord } from '../domain/job';
 import { isTerminalTrialStatus } from '../domain/status';
-import { selectBestTrial, type Trial } from '../domain/trial';
+import { selectBestTrial, withObjectiveFromMetrics, type Trial } from '../domain/trial';
 import type { StoredTrial } from '../ports/ledger';
 import type { Dependencies } from './dependencies';
 import type { HandledEvent, ProviderTrialEvent } from './provider-events';
@@ -79,17 +79,37 @@ function stripAnnounced(trial: Trial): Trial {
 }
 
 /**
+ * Stores one trial a provider event carried in full (a SageMaker training-job event): no provider
+ * call, so the cost per trial stays flat however large the job.
+ */
+async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Trial): Promise<SyncResult> {
+  const goal = job.spec.objective.goal;
+  const trial = withObjectiveFromMetrics(carried, job.spec.objective.metric);
+  const result = await deps.ledger.putTrial(job.jobId, trial);
+  let announced = 0;
+  if (!result.stored.announced && isTerminalTrialStatus(result.stored.status)) {
+    await announceTrial(deps, job, result.stored);
+    announced = 1;
+  }
+  const better = selectBestTrial([result.stored], goal);
+  if (better) await deps.ledger.offerBestTrial(job.jobId, stripAnnounced(better), goal);
+  return { changed: result.kind === 'unchanged' ? 0 : 1, announced, bestTrial: job.bestTrial };
+}
+
+/**
  * Trial fan-out for one event: a provider's trial event, or our own job status change.
  *
  * 1. Find the job; events about jobs tunewire did not start are ignored.
- * 2. Sync the job's trials from the provider (see `syncTrials`).
+ * 2. A trial carried whole by the event is stored and announced as it is.
+ * 3. Otherwise sync the job's trials from the provider (see `syncTrials`).
  */
 export async function fanOutTrials(deps: Dependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<HandledEvent> {
   const job =
     'jobId' in event ? await deps.ledger.getJob(event.jobId) : await deps.ledger.findJobByProviderJob(event.provider, event.providerJobName);
   if (!job) return { outcome: 'ignored', detail: 'no tunewire job for this event' };
   if (job.status === 'submitting') return { outcome: 'ignored', jobId: job.jobId, detail: 'job not submitted yet' };
-  const result = await syncTrials(deps, job);
+  const carried = 'trial' in event ? event.trial : undefined;
+  const result = carried ? await storeEventTrial(deps, job, carried) : await syncTrials(deps, job);
   return {
     outcome: result.changed > 0 || result.announced > 0 ? 'applied' : 'duplicate',
     jobId: job.jobId,

@@ -15,6 +15,8 @@ export interface ProviderJobEvent {
   readonly source: string;
   /** The status the event claims, when it carries one. */
   readonly claimed?: JobObservation;
+  /** The claim was read from the provider itself (describe), so it needs no confirming. */
+  readonly confirmed?: boolean;
 }
 
 /** A provider's trial event (a training job or trial finished), or a nudge to re-read trials. */
