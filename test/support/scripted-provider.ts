@@ -9,6 +9,7 @@ import type { CreateJobRequest, CreateJobResult, ModelRegistry, TrialPage, Tunin
  */
 export class ScriptedProvider implements TuningProvider {
   readonly creates: CreateJobRequest[] = [];
+  readonly calls = { describe: 0, listTrials: 0, stop: 0 };
   readonly jobs = new Map<string, { observation: JobObservation; trials: Trial[] }>();
   /** Called inside `create` before the job exists: lets a test crash or race there. */
   beforeCreate: (request: CreateJobRequest) => Promise<void> = async () => undefined;
@@ -53,16 +54,19 @@ export class ScriptedProvider implements TuningProvider {
   }
 
   async describe(ref: ProviderJobRef): Promise<JobObservation> {
+    this.calls.describe++;
     return this.job(ref.providerJobName).observation;
   }
 
   async listTrials(ref: ProviderJobRef, cursor: string | undefined): Promise<TrialPage> {
+    this.calls.listTrials++;
     const trials = this.job(ref.providerJobName).trials;
     const from = cursor ? Number(cursor) : 0;
     return { trials: trials.slice(from), cursor: String(trials.length) };
   }
 
   async stop(ref: ProviderJobRef): Promise<void> {
+    this.calls.stop++;
     this.setObservation(ref.providerJobName, { status: 'stopping', providerStatus: 'STOPPING', observedAt: new Date().toISOString() });
   }
 
