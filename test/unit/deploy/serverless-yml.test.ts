@@ -6,8 +6,15 @@ import { TTL_ATTRIBUTE, tableDefinition } from '../../../shared/adapters/dynamod
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
+interface Statement {
+  Effect: string;
+  Action: string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, string>>;
+}
+
 interface ServerlessYml {
-  provider: { runtime: string };
+  provider: { runtime: string; iam: { role: { statements: Statement[] } } };
   functions: Record<string, { handler: string }>;
   resources: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 }
@@ -39,5 +46,23 @@ describe('serverless.yml', () => {
       GlobalSecondaryIndexes: props['GlobalSecondaryIndexes'],
     }).toEqual(expected);
     expect(props['TimeToLiveSpecification']).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+  });
+
+  it('lets the functions pass only the training role, and only to SageMaker', () => {
+    const statements = yml.provider.iam.role.statements;
+    const passRole = statements.filter((s) => s.Action.includes('iam:PassRole'));
+    expect(passRole).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['iam:PassRole'],
+        Resource: [{ 'Fn::GetAtt': 'TrainingRole.Arn' }],
+        Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+    ]);
+    for (const s of statements) for (const action of s.Action) expect(action, 'no wildcard actions').not.toContain('*');
+    const actions = statements.flatMap((s) => s.Action);
+    for (const needed of ['sagemaker:CreateHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob', 'sagemaker:StopHyperParameterTuningJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:CreateModelPackage']) {
+      expect(actions).toContain(needed);
+    }
   });
 });
