@@ -102,7 +102,8 @@ export const tuningSpecSchema = z
     strategy: z.enum(STRATEGIES).default('bayesian'),
     budget,
     earlyStopping: z.enum(['auto', 'off']).default('off'),
-    measurementSelection: z.enum(['best', 'last']).default('best'),
+    /** Which reported value is a trial's result; each provider has its own default (its API's). */
+    measurementSelection: z.enum(['best', 'last']).optional(),
     staticHyperparameters: z.record(z.string(), scalar).default({}),
     warmStart: z
       .strictObject({

@@ -11,13 +11,24 @@ export interface ProviderBinding {
   readonly registry: ModelRegistry;
 }
 
+/** A binding, or a function that builds it on first use (a provider whose client is slow to load). */
+export type ProviderEntry = ProviderBinding | (() => ProviderBinding);
+
 /** The providers configured in this deployment. */
 export class ProviderCatalog {
-  constructor(private readonly bindings: Partial<Record<ProviderName, ProviderBinding>>) {}
+  private readonly built = new Map<ProviderName, ProviderBinding>();
+
+  constructor(private readonly bindings: Partial<Record<ProviderName, ProviderEntry>>) {}
 
   get(name: ProviderName | string): ProviderBinding {
-    const binding = this.bindings[name as ProviderName];
-    if (!binding) throw new UnknownProviderError(name, this.names());
+    const entry = this.bindings[name as ProviderName];
+    if (!entry) throw new UnknownProviderError(name, this.names());
+    if (typeof entry !== 'function') return entry;
+    let binding = this.built.get(name as ProviderName);
+    if (!binding) {
+      binding = entry();
+      this.built.set(name as ProviderName, binding);
+    }
     return binding;
   }
 

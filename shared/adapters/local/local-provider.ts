@@ -733,7 +733,9 @@ class JobRun {
       this.journal.state.trials.push(record);
     });
 
-    const reader = new MetricReader(this.settings.metrics, this.spec.objective.metric, this.spec.objective.goal, this.spec.measurementSelection);
+    // the local engine's default, like Vertex's: a trial's best reported value
+    const selection = this.spec.measurementSelection ?? 'best';
+    const reader = new MetricReader(this.settings.metrics, this.spec.objective.metric, this.spec.objective.goal, selection);
     let outcome: TrialOutcome;
     if (this.haltReason === 'stop' || this.haltReason === 'runtime') {
       outcome = { status: 'STOPPED', failureReason: 'stopped before it started' };
