@@ -11,6 +11,7 @@ export class ScriptedProvider implements TuningProvider {
   readonly creates: CreateJobRequest[] = [];
   readonly calls = { describe: 0, listTrials: 0, stop: 0 };
   readonly jobs = new Map<string, { observation: JobObservation; trials: Trial[] }>();
+  private readonly describeFailures = new Map<string, Error[]>();
   /** Called inside `create` before the job exists: lets a test crash or race there. */
   beforeCreate: (request: CreateJobRequest) => Promise<void> = async () => undefined;
 
@@ -55,7 +56,14 @@ export class ScriptedProvider implements TuningProvider {
 
   async describe(ref: ProviderJobRef): Promise<JobObservation> {
     this.calls.describe++;
+    const failure = this.describeFailures.get(ref.providerJobName)?.shift();
+    if (failure) throw failure;
     return this.job(ref.providerJobName).observation;
+  }
+
+  /** The next describes of the job throw these, one per call, in order; then it answers again. */
+  failDescribe(providerJobName: string, ...errors: Error[]): void {
+    this.describeFailures.set(providerJobName, [...(this.describeFailures.get(providerJobName) ?? []), ...errors]);
   }
 
   async listTrials(ref: ProviderJobRef, cursor: string | undefined): Promise<TrialPage> {

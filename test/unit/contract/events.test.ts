@@ -10,6 +10,9 @@ import { z } from 'zod';
 import { fromApiGatewayV2, isApiGatewayV2, type ApiGatewayV2Event } from '../../../functions/submit/api-gateway';
 import { parseSpecText } from '../../../shared/domain/spec';
 import { EVENTS_DIR } from '../../support/fixtures';
+import { EventValidationError } from '../../../shared/domain/errors';
+import { googleWatcherJobEvent, parseLoggingSinkPush, WATCHER_SOURCE } from '../../../shared/edge/google-events';
+import { sageMakerTrainingJobEvent, sageMakerTuningJobEvent, TRAINING_JOB_STATE_CHANGE } from '../../../shared/adapters/sagemaker/sagemaker-events';
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -43,10 +46,36 @@ describe('events/ samples', () => {
         if (request.method === 'POST') expect(parseSpecText(request.body ?? '').name).toBeTruthy();
         continue;
       }
+      if (file.startsWith('gcp/')) {
+        // Google-side deliveries reach status-change by push subscription, not by an EventBridge rule
+        if (file.endsWith('.malformed.json')) {
+          expect(() => parseTransportEvent(raw)).toThrow(EventValidationError);
+          continue;
+        }
+        const nudge = parseLoggingSinkPush(raw);
+        if (nudge) {
+          expect(nudge.providerJobName).toBeTruthy();
+          continue;
+        }
+        const { envelope } = parseTransportEvent(raw);
+        if (envelope.source === WATCHER_SOURCE) expect(googleWatcherJobEvent(envelope).claimed).toBeDefined();
+        else parseDetail(ownDetail, envelope, file);
+        continue;
+      }
+      if (file === 'sagemaker/training-job-state-change.no-tuning-job.json') {
+        // not a tuning trial: serverless.yml filters it out, and the parser refuses it by name
+        const { envelope } = parseTransportEvent(raw);
+        expect(bus.route(envelope)).toEqual([]);
+        expect(() => sageMakerTrainingJobEvent(envelope)).toThrow(/detail\.TuningJobArn/);
+        continue;
+      }
       const { envelope } = parseTransportEvent(raw);
       const routes = bus.route(envelope);
       expect(routes.length, `${file} is routed by serverless.yml`).toBeGreaterThan(0);
-      if (envelope.source === 'tunewire.local') {
+      if (envelope.source === 'aws.sagemaker') {
+        const parsed = envelope['detail-type'] === TRAINING_JOB_STATE_CHANGE ? sageMakerTrainingJobEvent(envelope) : sageMakerTuningJobEvent(envelope);
+        expect(parsed.providerJobName).toBe('churn-xgb-4k2m9q7zta');
+      } else if (envelope.source === 'tunewire.local') {
         const parsed = envelope['detail-type'] === 'Local Trial State Change' ? localTrialEvent(envelope) : localJobEvent(envelope);
         expect(parsed.providerJobName).toBeTruthy();
       } else if (envelope.source === 'tunewire') {
