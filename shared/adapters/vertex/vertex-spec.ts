@@ -161,6 +161,8 @@ export const vertexTrialSpecSchema = z.strictObject({
   maxFailedTrials: z.number().int('must be an integer').min(0, 'must be at least 0').max(2_147_483_647).optional(),
   /** Replaces the spec name in the display name; tunewire still appends ` (<job id>)`. */
   displayName: z.string().min(1, 'must not be empty').optional(),
+  /** The serving container image the promoted model is uploaded with (a prebuilt one by default). */
+  servingImage: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?\/[^\s]+$/, 'must be a container image URI').optional(),
 });
 
 export type VertexTrialSpec = z.output<typeof vertexTrialSpecSchema>;
