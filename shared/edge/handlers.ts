@@ -10,6 +10,14 @@ import type { HandledEvent, ProviderJobEvent, ProviderTrialEvent } from '../use-
 import { submitJob } from '../use-cases/submit-job';
 import { parseDetail, parseTransportEvent, type EventBridgeEnvelope } from './envelopes';
 import { LOCAL_JOB_DETAIL_TYPE, LOCAL_SOURCE, LOCAL_TRIAL_DETAIL_TYPE, localJobEvent, localTrialEvent } from './local-events';
+import { googleWatcherJobEvent, parseLoggingSinkPush, WATCHER_DETAIL_TYPE, WATCHER_SOURCE } from './google-events';
+import {
+  SAGEMAKER_SOURCE,
+  sageMakerTrainingJobEvent,
+  sageMakerTuningJobEvent,
+  TRAINING_JOB_STATE_CHANGE,
+  TUNING_JOB_STATE_CHANGE,
+} from '../adapters/sagemaker/sagemaker-events';
 
 /**
  * The production handlers' bodies, shared by the Lambda entries in `functions/`, the local bus
@@ -24,8 +32,15 @@ interface Parser<T> {
   parse(envelope: EventBridgeEnvelope): T;
 }
 
-const jobEventParsers: Parser<ProviderJobEvent>[] = [{ source: LOCAL_SOURCE, detailType: LOCAL_JOB_DETAIL_TYPE, parse: localJobEvent }];
-const trialEventParsers: Parser<ProviderTrialEvent>[] = [{ source: LOCAL_SOURCE, detailType: LOCAL_TRIAL_DETAIL_TYPE, parse: localTrialEvent }];
+const jobEventParsers: Parser<ProviderJobEvent>[] = [
+  { source: LOCAL_SOURCE, detailType: LOCAL_JOB_DETAIL_TYPE, parse: localJobEvent },
+  { source: SAGEMAKER_SOURCE, detailType: TUNING_JOB_STATE_CHANGE, parse: sageMakerTuningJobEvent },
+  { source: WATCHER_SOURCE, detailType: WATCHER_DETAIL_TYPE, parse: googleWatcherJobEvent },
+];
+const trialEventParsers: Parser<ProviderTrialEvent>[] = [
+  { source: LOCAL_SOURCE, detailType: LOCAL_TRIAL_DETAIL_TYPE, parse: localTrialEvent },
+  { source: SAGEMAKER_SOURCE, detailType: TRAINING_JOB_STATE_CHANGE, parse: sageMakerTrainingJobEvent },
+];
 
 /** Providers add their event parsers here (SageMaker's, the Google watcher's). */
 export function registerProviderEventParsers(parsers: { job?: Parser<ProviderJobEvent>[]; trial?: Parser<ProviderTrialEvent>[] }): void {
@@ -54,6 +69,9 @@ function isOwn(envelope: EventBridgeEnvelope, kind: Parameters<typeof detailType
 
 export function handleStatusChangeEvent(deps: Dependencies, raw: unknown): Promise<HandledEvent> {
   return guarded(async () => {
+    // A Logging sink's entry is only a nudge: the provider is asked for the job's state.
+    const nudge = parseLoggingSinkPush(raw, 'status-change event');
+    if (nudge) return applyStatusChange(deps, nudge);
     const { envelope } = parseTransportEvent(raw, 'status-change event');
     const parser = pick(jobEventParsers, envelope);
     if (!parser) return { outcome: 'ignored', detail: `status-change has no parser for ${envelope.source} / ${envelope['detail-type']}` };

@@ -21,7 +21,7 @@ const MAX_RACES = 8;
  * 6. Announce what the ledger holds but has not yet announced (also after a crash).
  */
 export async function applyStatusChange(deps: Dependencies, event: ProviderJobEvent): Promise<HandledEvent> {
-  let job = await deps.ledger.findJobByProviderJob(event.provider, event.providerJobName);
+  let job = (await deps.ledger.findJobByProviderJob(event.provider, event.providerJobName)) ?? (await findByProviderJobId(deps, event));
   if (!job) return { outcome: 'ignored', detail: `no tunewire job for ${event.provider} job ${event.providerJobName}` };
   const { provider } = deps.providers.get(job.provider);
 
@@ -64,6 +64,14 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
     return { outcome: 'applied', jobId: job.jobId, detail: `${from} -> ${result.job.status}` };
   }
   throw new ConcurrencyError(`job ${job.jobId}: lost ${MAX_RACES} races applying ${event.eventId}`);
+}
+
+/** Active jobs only: an event naming a finished job by its provider id changes nothing anyway. */
+async function findByProviderJobId(deps: Dependencies, event: ProviderJobEvent): Promise<JobRecord | undefined> {
+  const id = event.providerJobId;
+  if (!id) return undefined;
+  const active = await deps.ledger.listActiveJobs(event.provider);
+  return active.find((job) => job.providerJobId === id || job.providerJobId?.endsWith(`/${id}`));
 }
 
 function times(job: JobRecord, observation: JobObservation): { known?: string; observed?: string } {

@@ -17,6 +17,11 @@ export interface ProviderJobEvent {
   readonly claimed?: JobObservation;
   /** The claim was read from the provider itself (describe), so it needs no confirming. */
   readonly confirmed?: boolean;
+  /**
+   * The provider's own id for the job, when the event names the job only by it (a Vertex log
+   * entry names the numeric resource id, not the label tunewire finds jobs by).
+   */
+  readonly providerJobId?: string;
 }
 
 /** A provider's trial event (a training job or trial finished), or a nudge to re-read trials. */
