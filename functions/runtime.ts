@@ -1,12 +1,13 @@
 import { createCloudDependencies } from '../shared/composition';
 import { loadConfig } from '../shared/config';
+import { cloudProviderEntries, providerSettingsFrom } from '../shared/provider-bindings';
 import type { Dependencies } from '../shared/use-cases/dependencies';
 
 let dependencies: Promise<Dependencies> | undefined;
 
 /** The composition root, built once per cold start from the function's environment. */
 export function cloudDependencies(): Promise<Dependencies> {
-  dependencies ??= Promise.resolve().then(() => createCloudDependencies(loadConfig(process.env)));
+  dependencies ??= Promise.resolve().then(() => createCloudDependencies(loadConfig(process.env), cloudProviderEntries(providerSettingsFrom(process.env))));
   return dependencies;
 }
 

@@ -5,13 +5,14 @@ import { DynamoDbLedger } from './adapters/dynamodb/dynamodb-ledger';
 import type { Config } from './config';
 import type { EventBus } from './ports/bus';
 import { systemClock } from './ports/clock';
-import { ProviderCatalog, type Dependencies, type ProviderBinding } from './use-cases/dependencies';
+import type { ProviderName } from './domain/spec';
+import { ProviderCatalog, type Dependencies, type ProviderEntry } from './use-cases/dependencies';
 
 /**
  * The composition root for deployed functions: every client is built here, once per cold start.
  * Cloud providers register their bindings as they are added (SageMaker, Vertex AI, ML Engine).
  */
-export async function createCloudDependencies(config: Config, providers: Partial<Record<string, ProviderBinding>> = {}): Promise<Dependencies> {
+export async function createCloudDependencies(config: Config, providers: Partial<Record<ProviderName, ProviderEntry>>): Promise<Dependencies> {
   const dynamo = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
   return {
     ledger: new DynamoDbLedger({ client: dynamo, tableName: config.tableName }),

@@ -8,6 +8,7 @@ import { PROVIDERS, countHyperparameters, parseSpecText, type TuningSpec } from 
 import { jobView, trialView } from '../edge/views';
 import { advertiseStack, openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
+import type { PromotionRecord } from '../ports/ledger';
 import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
 import { startDevServer } from './dev-server';
@@ -89,9 +90,11 @@ function buildProgram(ctx: Context): Command {
         const spec = readSpec(file, opts.provider);
         const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
-        const final = opts.wait || job.provider === 'local' ? (await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) })).job : job;
-        if (opts.json) io.json(jobView(final));
-        else describeJob(final).forEach((l) => io.line(l));
+        const waited = opts.wait || job.provider === 'local' ? await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) }) : undefined;
+        const final = waited?.job ?? job;
+        if (opts.json) return io.json(jobView(final));
+        describeJob(final).forEach((l) => io.line(l));
+        if (waited?.promotion) io.line(promotionLine(waited.promotion));
       }),
     );
 
@@ -179,7 +182,7 @@ function buildProgram(ctx: Context): Command {
         const best = final.bestTrial;
         io.line(`job ${final.jobId} ${final.status}${final.failureReason ? `: ${final.failureReason}` : ''}`);
         io.line(best ? `best trial: ${best.trialId} ${spec.objective.metric}=${best.objectiveValue} (${hyper(best)})` : 'best trial: none');
-        if (promotion) io.line(`promotion: ${promotion.decision === 'promoted' ? 'PROMOTED' : 'KEPT the champion'} for model ${promotion.model}: ${promotion.reason}`);
+        if (promotion) io.line(promotionLine(promotion));
         io.line(`see: tunewire status ${final.jobId} | tunewire trials ${final.jobId} | tunewire champion ${spec.promotion?.model ?? spec.name}`);
       }),
     );
@@ -205,6 +208,10 @@ function buildProgram(ctx: Context): Command {
     });
 
   return program;
+}
+
+function promotionLine(promotion: PromotionRecord): string {
+  return `promotion: ${promotion.decision === 'promoted' ? 'PROMOTED' : 'KEPT the champion'} for model ${promotion.model}: ${promotion.reason}`;
 }
 
 /** Runs the CLI; returns the exit code: 0 done, 2 bad input, 1 anything else. */

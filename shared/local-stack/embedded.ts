@@ -12,6 +12,7 @@ import { handlePromoteEvent, handleStatusChangeEvent, handleSubmitEvent, handleT
 import { systemClock } from '../ports/clock';
 import { ProviderCatalog, type Dependencies } from '../use-cases/dependencies';
 import { startDynamoDbLocal } from './dynamodb-local';
+import { cloudProviderEntries, providerSettingsFrom } from '../provider-bindings';
 
 export const LOCAL_TABLE = 'tunewire-local';
 
@@ -99,7 +100,10 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     ledger: new DynamoDbLedger({ client, tableName }),
     bus,
     clock: systemClock,
-    providers: new ProviderCatalog({ local: { provider: localProvider, registry: new LedgerModelRegistry() } }),
+    providers: new ProviderCatalog({
+      local: { provider: localProvider, registry: new LedgerModelRegistry() },
+      ...cloudProviderEntries(providerSettingsFrom(env)),
+    }),
   };
 
   return {
