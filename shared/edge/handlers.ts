@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EventValidationError, ValidationError } from '../domain/errors';
 import { EVENT_SOURCE, detailTypeOf } from '../domain/events';
 import { parseSpec } from '../domain/spec';
+import { isTerminalJobStatus, JOB_STATUSES } from '../domain/status';
 import { applyStatusChange } from '../use-cases/apply-status-change';
 import type { Dependencies } from '../use-cases/dependencies';
 import { fanOutTrials } from '../use-cases/fan-out-trials';
@@ -62,6 +63,7 @@ async function guarded(work: () => Promise<HandledEvent>): Promise<HandledEvent>
 }
 
 const ownJobDetail = z.object({ jobId: z.string().min(1) });
+const ownStatusDetail = ownJobDetail.extend({ status: z.enum(JOB_STATUSES) });
 
 function isOwn(envelope: EventBridgeEnvelope, kind: Parameters<typeof detailTypeOf>[0]): boolean {
   return envelope.source === EVENT_SOURCE && envelope['detail-type'] === detailTypeOf(kind);
@@ -83,7 +85,10 @@ export function handleTrialFanOutEvent(deps: Dependencies, raw: unknown): Promis
   return guarded(async () => {
     const { envelope } = parseTransportEvent(raw, 'trial-fan-out event');
     if (isOwn(envelope, 'job.status_changed')) {
-      return fanOutTrials(deps, parseDetail(ownJobDetail, envelope, 'Tuning Job Status Changed'));
+      const detail = parseDetail(ownStatusDetail, envelope, 'Tuning Job Status Changed');
+      // status-change read the last trials itself before it announced the finish
+      if (isTerminalJobStatus(detail.status)) return { outcome: 'ignored', jobId: detail.jobId, detail: 'trials were synced when the job finished' };
+      return fanOutTrials(deps, detail);
     }
     const parser = pick(trialEventParsers, envelope);
     if (!parser) return { outcome: 'ignored', detail: `trial-fan-out has no parser for ${envelope.source} / ${envelope['detail-type']}` };

@@ -97,7 +97,8 @@ export async function announcePending(deps: Dependencies, job: JobRecord, from?:
     ),
   ];
   if (isTerminalJobStatus(job.status)) {
-    const synced = await syncTrials(deps, job);
+    // read the job again: the trial cursor may have moved since `job` was read
+    const synced = await syncTrials(deps, (await deps.ledger.getJob(job.jobId)) ?? job);
     const bestTrial = synced.bestTrial;
     events.push(
       makeEvent(
