@@ -106,7 +106,8 @@ describe('parseSpecText', () => {
     expect(spec.strategy).toBe('bayesian');
     expect(spec.budget).toEqual({ maxTrials: 50, parallelTrials: 1 });
     expect(spec.earlyStopping).toBe('off');
-    expect(spec.measurementSelection).toBe('best');
+    // each provider applies its own API's default
+    expect(spec.measurementSelection).toBeUndefined();
     expect(spec.parameters[1]).toMatchObject({ name: 'max_depth', scale: 'auto' });
     expect(spec.promotion).toEqual({ model: 'churn', minImprovement: 0, approval: 'auto' });
     expect(spec.notify).toEqual([{ url: 'https://hooks.example.com/tuning', events: [...NOTIFY_EVENTS] }]);
