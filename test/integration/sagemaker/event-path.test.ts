@@ -13,6 +13,7 @@ import type { EventBridgeEnvelope } from '../../../shared/edge/envelopes';
 import { readSpec } from '../../../shared/cli/main';
 import { systemClock } from '../../../shared/ports/clock';
 import { ProviderCatalog, type Dependencies } from '../../../shared/use-cases/dependencies';
+import { stopJob } from '../../../shared/use-cases/stop-job';
 import { submitJob } from '../../../shared/use-cases/submit-job';
 import { freshLedger } from '../../support/dynamodb';
 import { FakeSageMaker, type FakeSageMakerEvent } from '../../support/fake-sagemaker';
@@ -134,6 +135,25 @@ describe('SageMaker through events', () => {
     expect(fake.requestsOf('CreateHyperParameterTuningJob')).toHaveLength(2);
     expect(fake.tuningJob(job.providerJobName).status).toBeDefined();
     expect(fake.calls['CreateHyperParameterTuningJob']).toBe(2);
+  });
+
+  it('stops a job: StopHyperParameterTuningJob, then stopping and stopped from its events', async () => {
+    const { job } = await submitJob(deps, { spec, idempotencyKey: 'stop' });
+    fake.addTrainingJob(job.providerJobName, { status: 'InProgress' });
+    await fake.drainEvents();
+    await bus.drain();
+
+    await stopJob(deps, job.jobId);
+    await fake.drainEvents();
+    await bus.drain();
+    expect((await ledger.getJob(job.jobId))?.status).toBe('stopping');
+
+    fake.advance();
+    await fake.drainEvents();
+    await bus.drain();
+    expect(fake.requestsOf('StopHyperParameterTuningJob')).toEqual([{ HyperParameterTuningJobName: job.providerJobName }]);
+    expect((await ledger.getJob(job.jobId))?.status).toBe('stopped');
+    expect(published(detailTypeOf('job.finished')).map((e) => e.detail['status'])).toEqual(['stopped']);
   });
 
   it('fans out 1,000 trials with at most trials/100 + 3 list calls', async () => {
