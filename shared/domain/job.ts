@@ -51,6 +51,19 @@ export interface JobRecord {
   readonly trigger?: string;
 }
 
+/**
+ * Whether an observation tells the ledger anything new: another status, another provider status,
+ * or other trial counts. Trial counts the provider did not report are not a difference.
+ */
+export function observationDiffers(job: Pick<JobRecord, 'status' | 'providerStatus' | 'trialCounts'>, observation: JobObservation): boolean {
+  if (job.status !== observation.status || job.providerStatus !== observation.providerStatus) return true;
+  if (!observation.trialCounts) return false;
+  const known = job.trialCounts ?? {};
+  const seen = observation.trialCounts;
+  const statuses = new Set([...Object.keys(known), ...Object.keys(seen)] as (keyof typeof seen)[]);
+  return [...statuses].some((s) => (known[s] ?? 0) !== (seen[s] ?? 0));
+}
+
 export function refOf(job: Pick<JobRecord, 'provider' | 'providerJobName' | 'providerJobId'>): ProviderJobRef {
   return { provider: job.provider, providerJobName: job.providerJobName, ...(job.providerJobId ? { providerJobId: job.providerJobId } : {}) };
 }

@@ -1,6 +1,6 @@
 import { ConcurrencyError } from '../domain/errors';
 import { eventIds, makeEvent, type AnyTunewireEvent } from '../domain/events';
-import { refOf, type JobObservation, type JobRecord } from '../domain/job';
+import { observationDiffers, refOf, type JobObservation, type JobRecord } from '../domain/job';
 import { isTerminalJobStatus, judgeJobTransition } from '../domain/status';
 import type { ArrivalRecord } from '../ports/ledger';
 import type { Dependencies } from './dependencies';
@@ -43,7 +43,7 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
   const observation = trusted && event.claimed ? event.claimed : await provider.describe(refOf(job));
 
   for (let race = 0; race < MAX_RACES; race++) {
-    const verdict = judgeJobTransition(job.status, observation.status, times(job, observation));
+    const verdict = refreshes(job, observation) ? 'advance' : judgeJobTransition(job.status, observation.status, times(job, observation));
     if (verdict !== 'advance') {
       const recorded = await deps.ledger.recordArrival(job.jobId, arrival(verdict === 'stale' ? 'stale' : 'ignored'));
       await announcePending(deps, job);
@@ -64,6 +64,15 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
     return { outcome: 'applied', jobId: job.jobId, detail: `${from} -> ${result.job.status}` };
   }
   throw new ConcurrencyError(`job ${job.jobId}: lost ${MAX_RACES} races applying ${event.eventId}`);
+}
+
+/**
+ * The same status with newer details (provider status, trial counts) is written too, so the
+ * ledger matches the provider and a watcher comparing the two does not report it again.
+ */
+function refreshes(job: JobRecord, observation: JobObservation): boolean {
+  if (job.status !== observation.status || !observationDiffers(job, observation)) return false;
+  return !job.lastObservedAt || observation.observedAt > job.lastObservedAt;
 }
 
 /** Active jobs only: an event naming a finished job by its provider id changes nothing anyway. */

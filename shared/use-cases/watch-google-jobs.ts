@@ -1,22 +1,10 @@
-import { ProviderError } from '../domain/errors';
-import { refOf, type JobObservation, type JobRecord } from '../domain/job';
+import { observationDiffers, refOf } from '../domain/job';
 import { toWatcherMessage, type GoogleProviderName, type WatcherMessage } from '../edge/google-events';
 import type { Dependencies } from './dependencies';
+import { failureOf, forEachBounded, withBackoff, type SweepFailure, type SweepOptions } from './sweep';
 
-export interface WatchOptions {
-  /** Describes in flight at once; the providers' read quotas are per minute, so keep it small. */
-  readonly concurrency?: number;
-  /** Tries per job for a retryable ProviderError (throttling, 5xx), the first included. */
-  readonly attempts?: number;
-  /** First backoff; doubled each retry, with jitter. */
-  readonly backoffMs?: number;
-}
-
-export interface WatchFailure {
-  readonly jobId: string;
-  readonly code: string;
-  readonly message: string;
-}
+export type WatchOptions = SweepOptions;
+export type WatchFailure = SweepFailure;
 
 export interface WatchResult {
   readonly checked: number;
@@ -51,48 +39,11 @@ export async function watchGoogleJobs(deps: Dependencies, publish: (message: Wat
       await publish(toWatcherMessage(job, observation));
       changed++;
     } catch (error) {
-      failures.push({
-        jobId: job.jobId,
-        code: error instanceof ProviderError ? error.code : error instanceof Error ? error.name : 'UnknownError',
-        message: error instanceof Error ? error.message : String(error),
-      });
+      failures.push(failureOf(job.jobId, error));
     }
   });
   return { checked: jobs.length, changed, failed: failures.length, failures };
 }
 
-/** A difference worth a message. Trial counts the provider did not report are not a difference. */
-export function differs(job: JobRecord, observation: JobObservation): boolean {
-  if (job.status !== observation.status || job.providerStatus !== observation.providerStatus) return true;
-  if (!observation.trialCounts) return false;
-  const known = job.trialCounts ?? {};
-  const seen = observation.trialCounts;
-  const statuses = new Set([...Object.keys(known), ...Object.keys(seen)] as (keyof typeof seen)[]);
-  return [...statuses].some((s) => (known[s] ?? 0) !== (seen[s] ?? 0));
-}
-
-async function withBackoff<T>(work: () => Promise<T>, options: WatchOptions): Promise<T> {
-  const attempts = Math.max(1, options.attempts ?? 3);
-  const base = options.backoffMs ?? 250;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!(error instanceof ProviderError && error.retryable) || attempt >= attempts) throw error;
-      const delay = base * 2 ** (attempt - 1);
-      await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
-    }
-  }
-}
-
-/** Runs `work` over `items` with at most `limit` in flight; `work` handles its own errors. */
-async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-}
+/** A difference worth a message (see `observationDiffers`). */
+export const differs = observationDiffers;
