@@ -327,6 +327,34 @@ export class VertexProvider implements TuningProvider {
     }
   }
 
+  /**
+   * The tuning jobs in `projects/{project}/locations/{location}` that match a filter in Vertex's
+   * documented list syntax (`state="JOB_STATE_RUNNING" AND labels.team="growth"`); gax follows the
+   * pages. For operators and the Google watcher's tooling; nothing in the event path lists.
+   */
+  async listJobs(options: { readonly project: string; readonly location: string; readonly filter?: string }): Promise<IHyperparameterTuningJob[]> {
+    const parent = vertexParent(options);
+    const jobs: IHyperparameterTuningJob[] = [];
+    try {
+      const request = { parent, pageSize: this.pageSize, ...(options.filter ? { filter: options.filter } : {}) };
+      for await (const job of this.jobClient.listHyperparameterTuningJobsAsync(request, QUIET_PAGING)) jobs.push(job);
+    } catch (error) {
+      throw toProviderError('list', error);
+    }
+    return jobs;
+  }
+
+  /** Deletes a finished job at Vertex (a long-running operation, awaited). The ledger keeps its record. */
+  async deleteJob(ref: ProviderJobRef): Promise<void> {
+    const name = await this.resolveName(ref, 'delete');
+    try {
+      const [operation] = await this.jobClient.deleteHyperparameterTuningJob({ name });
+      await operation.promise();
+    } catch (error) {
+      throw toProviderError('delete', error, this.notFound(name));
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
 
   /** Rules of this deployment rather than of Vertex: the regional client serves one location. */

@@ -298,6 +298,24 @@ describe('VertexProvider', () => {
     });
   });
 
+  describe('list and delete', () => {
+    it('lists with the documented filter syntax and deletes a finished job', async () => {
+      const provider = providerWith();
+      const { ref: first } = await createJob(provider);
+      const { ref: second } = await createJob(provider, 'churn-vertex-yyyyyyyyyy');
+      fake.setState(jobNameOf(first), 'JOB_STATE_SUCCEEDED');
+
+      const running = await provider.listJobs({ project: PROJECT, location: LOCATION, filter: 'state="JOB_STATE_PENDING" AND labels.team="growth"' });
+      expect(running.map((j) => j.name)).toEqual([jobNameOf(second)]);
+      expect(fake.requestsOf('ListHyperparameterTuningJobs').at(-1)).toMatchObject({ parent: PARENT, filter: 'state="JOB_STATE_PENDING" AND labels.team="growth"' });
+
+      await provider.deleteJob(first);
+      expect(fake.requestsOf('DeleteHyperparameterTuningJob')).toEqual([{ name: jobNameOf(first) }]);
+      expect((await provider.listJobs({ project: PROJECT, location: LOCATION })).map((j) => j.name)).toEqual([jobNameOf(second)]);
+      await expect(provider.deleteJob(first)).rejects.toMatchObject({ code: 'PROVIDER.JOB_NOT_FOUND' });
+    });
+  });
+
   describe('throttling', () => {
     it('surfaces RESOURCE_EXHAUSTED as a retryable ProviderError: gax does not retry these methods', async () => {
       const provider = providerWith();
