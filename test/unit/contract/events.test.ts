@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { fromApiGatewayV2, isApiGatewayV2, type ApiGatewayV2Event } from '../../../functions/submit/api-gateway';
 import { parseSpecText } from '../../../shared/domain/spec';
 import { EVENTS_DIR } from '../../support/fixtures';
+import { datasetReady, pubsubDataMessage, S3_SOURCE, s3ObjectCreated } from '../../../shared/edge/trigger-events';
 import { EventValidationError } from '../../../shared/domain/errors';
 import { googleWatcherJobEvent, parseLoggingSinkPush, WATCHER_SOURCE } from '../../../shared/edge/google-events';
 import { sageMakerTrainingJobEvent, sageMakerTuningJobEvent, TRAINING_JOB_STATE_CHANGE } from '../../../shared/adapters/sagemaker/sagemaker-events';
@@ -44,6 +45,17 @@ describe('events/ samples', () => {
         expect(isApiGatewayV2(raw)).toBe(true);
         const request = fromApiGatewayV2(raw as ApiGatewayV2Event);
         if (request.method === 'POST') expect(parseSpecText(request.body ?? '').name).toBeTruthy();
+        continue;
+      }
+      if (file.startsWith('triggers/')) {
+        // template triggers: each sample parses with the trigger function's own parser
+        if (file === 'triggers/schedule.retune.json') expect(z.object({ template: z.string(), slot: z.string() }).parse(raw).template).toBeTruthy();
+        else if (file === 'triggers/inbound-webhook.standard.json') expect(fromApiGatewayV2(raw as ApiGatewayV2Event).headers['webhook-id']).toBeTruthy();
+        else if (file === 'triggers/pubsub-push.dataset.json') expect(pubsubDataMessage(raw, '').dataset).toBe('churn-daily');
+        else {
+          const { envelope } = parseTransportEvent(raw);
+          expect((envelope.source === S3_SOURCE ? s3ObjectCreated(envelope) : datasetReady(envelope)).overrides.dataLocation).toMatch(/^s3:\/\//);
+        }
         continue;
       }
       if (file.startsWith('gcp/')) {

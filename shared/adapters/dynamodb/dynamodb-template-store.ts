@@ -1,0 +1,404 @@
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { TunewireError, ConcurrencyError } from '../../domain/errors';
+import type { TuningSpec } from '../../domain/spec';
+import type {
+  ClaimResult,
+  QueuedTrigger,
+  TemplateRecord,
+  TemplateSettings,
+  TemplateStore,
+  TemplateVersion,
+  TriggerDecision,
+} from '../../ports/templates';
+import { HISTORY_RETENTION_DAYS, TTL_ATTRIBUTE } from './table';
+
+/**
+ * Template items on the ledger's table, under their own partition prefix (the ledger never reads
+ * `TPL#` partitions):
+ *
+ *   pk            sk                     what
+ *   TPL#<name>    HEAD                   latest version, policy, triggers, running slot, queued trigger
+ *   TPL#<name>    V#<000001>             one immutable spec version
+ *   TPL#<name>    TRIG#<at>#<id>         one trigger decision (TTL)
+ *   TPL#<name>    DEB#<dedupe key>       debounce marker, valid until expiresAt (TTL)
+ *   TPL#<name>    HOOK#<webhook id>      inbound webhook replay marker (TTL)
+ *
+ * The head is `HEAD`, not `META`: the ledger's listJobs scans for `sk = META`.
+ */
+export const templateKeys = {
+  template: (name: string) => `TPL#${name}`,
+  head: 'HEAD',
+  version: (n: number) => `V#${String(n).padStart(6, '0')}`,
+  versionPrefix: 'V#',
+  decision: (at: string, id: string) => `TRIG#${at}#${id}`,
+  decisionPrefix: 'TRIG#',
+  debounce: (dedupeKey: string) => `DEB#${dedupeKey}`,
+  webhook: (webhookId: string) => `HOOK#${webhookId}`,
+} as const;
+
+export class TemplateNotFoundError extends TunewireError {
+  readonly code = 'TEMPLATE.NOT_FOUND';
+  readonly retryable = false;
+  constructor(readonly template: string) {
+    super(`template ${template} was not found`);
+  }
+}
+
+export interface DynamoDbTemplateStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+}
+
+type Item = Record<string, AttributeValue>;
+const PUT_ATTEMPTS = 5;
+
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/**
+ * The TemplateStore on the ledger's DynamoDB table. A failed condition becomes a result (`held`,
+ * false) carrying what the winner stored, never an exception.
+ *
+ * @example
+ *   const templates = new DynamoDbTemplateStore({ client: dynamo, tableName: config.tableName });
+ */
+export class DynamoDbTemplateStore implements TemplateStore {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+
+  constructor(options: DynamoDbTemplateStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+  }
+
+  async putTemplate(input: { name: string; spec: TuningSpec; settings: TemplateSettings; at: string }): Promise<{ template: TemplateRecord; version: TemplateVersion }> {
+    for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
+      const head = await this.getTemplate(input.name);
+      const previous = head?.latestVersion ?? 0;
+      const version: TemplateVersion = { name: input.name, version: previous + 1, spec: input.spec, createdAt: input.at };
+      // Timeline: two puts read latestVersion n -> both try to write V#n+1 and move the head from n
+      // -> one transaction wins; the other's conditions fail and it re-reads and writes n+2.
+      const versionIsNew = 'attribute_not_exists(pk)';
+      const headUnchanged = previous === 0 ? 'attribute_not_exists(latestVersion)' : 'latestVersion = :previous';
+      try {
+        await this.client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: toItem({ pk: templateKeys.template(input.name), sk: templateKeys.version(version.version), name: input.name, version: version.version, spec: JSON.stringify(input.spec), createdAt: input.at }),
+                  ConditionExpression: versionIsNew,
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: this.headKey(input.name),
+                  UpdateExpression:
+                    'SET #name = :name, latestVersion = :next, #policy = :policy, debounceSeconds = :debounce, triggers = :triggers, updatedAt = :at, createdAt = if_not_exists(createdAt, :at)',
+                  ConditionExpression: headUnchanged,
+                  ExpressionAttributeNames: { '#name': 'name', '#policy': 'policy' },
+                  ExpressionAttributeValues: toItem({
+                    ':name': input.name,
+                    ':next': version.version,
+                    ':policy': input.settings.policy,
+                    ':debounce': input.settings.debounceSeconds,
+                    ':triggers': input.settings.triggers,
+                    ':at': input.at,
+                    ...(previous === 0 ? {} : { ':previous': previous }),
+                  }),
+                },
+              },
+            ],
+          }),
+        );
+        const template = await this.getTemplate(input.name);
+        if (!template) throw new TemplateNotFoundError(input.name);
+        return { template, version };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+      }
+    }
+    throw new ConcurrencyError(`template ${input.name}: lost ${PUT_ATTEMPTS} races writing a new version`);
+  }
+
+  async getTemplate(name: string): Promise<TemplateRecord | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.headKey(name), ConsistentRead: true }));
+    return Item ? templateFromItem(Item) : undefined;
+  }
+
+  async getVersion(name: string, version?: number): Promise<TemplateVersion | undefined> {
+    const n = version ?? (await this.getTemplate(name))?.latestVersion;
+    if (n === undefined) return undefined;
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: toItem({ pk: templateKeys.template(name), sk: templateKeys.version(n) }), ConsistentRead: true }),
+    );
+    return Item ? versionFromItem(Item) : undefined;
+  }
+
+  async listVersions(name: string): Promise<TemplateVersion[]> {
+    return (await this.queryPrefix(name, templateKeys.versionPrefix)).map(versionFromItem);
+  }
+
+  /** A scan keeping HEAD items: fine while templates are few (the CLI and API list them). */
+  async listTemplates(): Promise<TemplateRecord[]> {
+    const rows: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :head AND begins_with(pk, :tpl)',
+          ExpressionAttributeValues: toItem({ ':head': templateKeys.head, ':tpl': 'TPL#' }),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      rows.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return rows.map(templateFromItem).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async deleteTemplate(name: string): Promise<boolean> {
+    const existed = (await this.getTemplate(name)) !== undefined;
+    const keys = (await this.queryPrefix(name, '')).map((item) => ({ pk: item['pk'] as AttributeValue, sk: item['sk'] as AttributeValue }));
+    for (let i = 0; i < keys.length; i += 25) {
+      let pending: Item[] = keys.slice(i, i + 25);
+      for (let attempt = 0; pending.length && attempt < 8; attempt++) {
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending.map((Key) => ({ DeleteRequest: { Key } })) } }),
+        );
+        pending = (UnprocessedItems?.[this.tableName] ?? []).flatMap((r) => (r.DeleteRequest?.Key ? [r.DeleteRequest.Key] : []));
+      }
+    }
+    return existed;
+  }
+
+  async claimDebounce(name: string, dedupeKey: string, input: { owner: string; at: string; windowSeconds: number }): Promise<ClaimResult> {
+    // Timeline: 50 S3 events for one directory arrive together -> each puts DEB#<dir> -> the first
+    // wins; the others fail the condition until the window ends (TTL deletion is late, so the
+    // condition reads expiresAt rather than trusting the item to be gone). A redelivery of the
+    // winner's own event (same owner) claims again, so a crashed winner's retry still submits.
+    const free = 'attribute_not_exists(pk) OR expiresAt <= :now OR #owner = :owner';
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem({
+            pk: templateKeys.template(name),
+            sk: templateKeys.debounce(dedupeKey),
+            owner: input.owner,
+            claimedAt: input.at,
+            [TTL_ATTRIBUTE]: epochSeconds(input.at) + input.windowSeconds,
+          }),
+          ConditionExpression: free,
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: toItem({ ':now': epochSeconds(input.at), ':owner': input.owner }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'claimed' };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const old = error.Item ? unmarshall(error.Item) : {};
+      return { kind: 'held', by: String(old['owner'] ?? ''), since: String(old['claimedAt'] ?? '') };
+    }
+  }
+
+  async claimRunningSlot(name: string, jobId: string, input: { at: string; expected?: string }): Promise<ClaimResult> {
+    // Timeline: trigger A and the schedule both find the slot empty -> both try to put their job
+    // id -> one wins; the other sees the winner's id and applies its policy (queue/drop/skip).
+    // `expected` lets a caller replace a holder it judged finished, and only that holder.
+    const slotFree = 'attribute_exists(pk) AND (attribute_not_exists(runningJobId) OR runningJobId = :job' + (input.expected ? ' OR runningJobId = :expected)' : ')');
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.headKey(name),
+          UpdateExpression: 'SET runningJobId = :job, runningSince = :at',
+          ConditionExpression: slotFree,
+          ExpressionAttributeValues: toItem({ ':job': jobId, ':at': input.at, ...(input.expected ? { ':expected': input.expected } : {}) }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'claimed' };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) throw new TemplateNotFoundError(name);
+      const old = unmarshall(error.Item);
+      return { kind: 'held', by: String(old['runningJobId']), since: String(old['runningSince'] ?? '') };
+    }
+  }
+
+  async releaseRunningSlot(name: string, jobId: string, input: { succeeded: boolean; at: string }): Promise<boolean> {
+    const holds = 'runningJobId = :job';
+    const update = input.succeeded ? 'REMOVE runningJobId, runningSince SET lastSuccessfulJobId = :job, updatedAt = :at' : 'REMOVE runningJobId, runningSince SET updatedAt = :at';
+    const released = await this.ifCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.headKey(name),
+          UpdateExpression: update,
+          ConditionExpression: holds,
+          ExpressionAttributeValues: toItem({ ':job': jobId, ':at': input.at }),
+        }),
+      ),
+    );
+    if (!released && input.succeeded) {
+      // The slot moved on (judged stale and taken over) but the job did succeed: it is still the
+      // newest good parent unless a later one was recorded since.
+      await this.ifCondition(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: this.headKey(name),
+            UpdateExpression: 'SET lastSuccessfulJobId = :job',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(lastSuccessfulJobId)',
+            ExpressionAttributeValues: toItem({ ':job': jobId }),
+          }),
+        ),
+      );
+    }
+    return released;
+  }
+
+  async queueTrigger(name: string, trigger: QueuedTrigger): Promise<void> {
+    const ok = await this.ifCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.headKey(name),
+          UpdateExpression: 'SET queued = :queued',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: toItem({ ':queued': trigger }),
+        }),
+      ),
+    );
+    if (!ok) throw new TemplateNotFoundError(name);
+  }
+
+  async takeQueuedTrigger(name: string, decisionId: string): Promise<boolean> {
+    // Two finish events for the same job (a redelivery) must not both submit the queued trigger.
+    return this.ifCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.headKey(name),
+          UpdateExpression: 'REMOVE queued',
+          ConditionExpression: 'queued.decisionId = :id',
+          ExpressionAttributeValues: toItem({ ':id': decisionId }),
+        }),
+      ),
+    );
+  }
+
+  async claimWebhookId(name: string, webhookId: string, input: { at: string; ttlSeconds: number }): Promise<boolean> {
+    return this.ifCondition(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem({ pk: templateKeys.template(name), sk: templateKeys.webhook(webhookId), receivedAt: input.at, [TTL_ATTRIBUTE]: epochSeconds(input.at) + input.ttlSeconds }),
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ExpressionAttributeValues: toItem({ ':now': epochSeconds(input.at) }),
+        }),
+      ),
+    );
+  }
+
+  async recordDecision(decision: TriggerDecision): Promise<void> {
+    // Recording the same decision twice (a retried handler) keeps the first.
+    await this.ifCondition(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem({
+            ...decision,
+            pk: templateKeys.template(decision.template),
+            sk: templateKeys.decision(decision.at, decision.id),
+            [TTL_ATTRIBUTE]: epochSeconds(decision.at) + HISTORY_RETENTION_DAYS * 86_400,
+          }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async listDecisions(name: string): Promise<TriggerDecision[]> {
+    return (await this.queryPrefix(name, templateKeys.decisionPrefix)).map((item) => {
+      const { pk: _pk, sk: _sk, [TTL_ATTRIBUTE]: _ttl, ...decision } = unmarshall(item);
+      return decision as TriggerDecision;
+    });
+  }
+
+  private headKey(name: string): Item {
+    return toItem({ pk: templateKeys.template(name), sk: templateKeys.head });
+  }
+
+  private async ifCondition(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private async queryPrefix(name: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+          ExpressionAttributeValues: toItem({ ':pk': templateKeys.template(name), ...(prefix ? { ':prefix': prefix } : {}) }),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
+
+function toItem(value: Record<string, unknown>): Item {
+  return marshall(value, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+}
+
+function templateFromItem(item: Item): TemplateRecord {
+  const row = unmarshall(item);
+  return {
+    name: String(row['name']),
+    latestVersion: Number(row['latestVersion']),
+    policy: row['policy'] === 'drop' ? 'drop' : 'queue',
+    debounceSeconds: Number(row['debounceSeconds'] ?? 0),
+    triggers: (row['triggers'] ?? {}) as TemplateRecord['triggers'],
+    createdAt: String(row['createdAt']),
+    updatedAt: String(row['updatedAt']),
+    ...(typeof row['lastSuccessfulJobId'] === 'string' ? { lastSuccessfulJobId: row['lastSuccessfulJobId'] } : {}),
+    ...(typeof row['runningJobId'] === 'string' ? { runningJobId: row['runningJobId'] } : {}),
+    ...(typeof row['runningSince'] === 'string' ? { runningSince: row['runningSince'] } : {}),
+    ...(row['queued'] ? { queued: row['queued'] as QueuedTrigger } : {}),
+  };
+}
+
+function versionFromItem(item: Item): TemplateVersion {
+  const row = unmarshall(item);
+  return { name: String(row['name']), version: Number(row['version']), spec: JSON.parse(String(row['spec'])) as TuningSpec, createdAt: String(row['createdAt']) };
+}
