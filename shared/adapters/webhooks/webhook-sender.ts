@@ -1,0 +1,92 @@
+import { Webhook } from 'standardwebhooks';
+import { cloudEventTypeOf, type AnyTunewireEvent } from '../../domain/events';
+import { TunewireError } from '../../domain/errors';
+import type { DeliveryResult, SendWebhook, WebhookTarget } from '../../ports/webhooks';
+import { postPinned, type PinnedResponse } from './pinned-request';
+import { resolveSafeTarget, type SafeTarget, type SsrfGuardOptions } from './ssrf-guard';
+
+/** The Standard Webhooks payload: `{ type, timestamp, data }`. */
+export function webhookPayload(event: AnyTunewireEvent): string {
+  return JSON.stringify({ type: cloudEventTypeOf(event.kind), timestamp: event.time, data: event.detail });
+}
+
+/**
+ * The signed request for one attempt. webhook-id is the event's deterministic id, the same on every
+ * attempt, every replay and every target, so a receiver drops repeats by it; webhook-timestamp is
+ * the attempt's time, as the signature covers it.
+ */
+export function signedWebhook(target: WebhookTarget, event: AnyTunewireEvent, attemptAt: Date): { body: string; headers: Record<string, string> } {
+  const body = webhookPayload(event);
+  const signature = new Webhook(target.secret).sign(event.id, attemptAt, body);
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'tunewire-webhooks/0.1',
+      'webhook-id': event.id,
+      'webhook-timestamp': String(Math.floor(attemptAt.getTime() / 1000)),
+      'webhook-signature': signature,
+    },
+  };
+}
+
+/** Retry-After as milliseconds from `now`: delta seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined, now: Date): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now.getTime());
+}
+
+export function classifyResponse(response: Pick<PinnedResponse, 'status' | 'headers' | 'bodySnippet'>, now: Date): DeliveryResult {
+  const { status } = response;
+  const said = response.bodySnippet ? `: ${response.bodySnippet.slice(0, 200)}` : '';
+  if (status >= 200 && status < 300) return { outcome: 'delivered', status };
+  if (status === 410) return { outcome: 'gone', status, error: `410 Gone${said}` };
+  if (status === 429 || status === 408 || status >= 500) {
+    const wait = retryAfterMs(response.headers['retry-after'], now);
+    return { outcome: 'retry', status, ...(wait !== undefined ? { retryAfterMs: wait } : {}), error: `HTTP ${status}${said}` };
+  }
+  if (status >= 300 && status < 400) {
+    const location = response.headers.location;
+    return { outcome: 'failed', status, error: `HTTP ${status} redirect${location ? ` to ${location}` : ''} not followed` };
+  }
+  return { outcome: 'failed', status, error: `HTTP ${status}${said}` };
+}
+
+export interface WebhookSenderOptions extends SsrfGuardOptions {
+  /** Per attempt, connect to last byte. Default 10 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The production sender: SSRF guard, pinned connection, Standard Webhooks signature, no redirects.
+ *
+ * @example
+ *   const send = webhookSender({ allow: config.webhookAllow });
+ *   const result = await send({ subscriptionId, url, secret }, event, clock.now());
+ */
+export function webhookSender(options: WebhookSenderOptions = {}): SendWebhook {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return async (target, event, attemptAt) => {
+    let safe: SafeTarget;
+    let request: { body: string; headers: Record<string, string> };
+    try {
+      safe = await resolveSafeTarget(target.url, options);
+      request = signedWebhook(target, event, attemptAt);
+    } catch (error) {
+      const retryable = error instanceof TunewireError && error.retryable;
+      const message = error instanceof Error ? error.message : String(error);
+      return retryable ? { outcome: 'retry', error: message } : { outcome: 'failed', error: message };
+    }
+    try {
+      const response = await postPinned(safe, request.body, request.headers, timeoutMs);
+      return classifyResponse(response, new Date(attemptAt.getTime()));
+    } catch (error) {
+      // connection refused or reset, TLS failure, timeout: the receiver may be back soon
+      return { outcome: 'retry', error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    }
+  };
+}

@@ -1,0 +1,59 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as z from 'zod';
+import { DynamoDbWebhookStore } from './adapters/dynamodb/dynamodb-webhook-store';
+import { webhookSender } from './adapters/webhooks/webhook-sender';
+import { ConfigError } from './config';
+import { zodIssues } from './domain/spec';
+import type { Clock } from './ports/clock';
+import type { Ledger } from './ports/ledger';
+import type { NotifyDependencies } from './use-cases/notify';
+
+/**
+ * Webhook settings, read once from the environment:
+ * - TUNEWIRE_WEBHOOK_ALLOW: comma-separated hosts / IPs / CIDRs the SSRF guard lets through
+ *   (local development only; empty in production).
+ * - TUNEWIRE_WEBHOOK_SPEC_SECRET: `whsec_…` signing webhooks to a spec's `notify` URLs; without it
+ *   those targets are skipped.
+ * - TUNEWIRE_WEBHOOK_TIMEOUT_MS, TUNEWIRE_WEBHOOK_MAX_ATTEMPTS.
+ */
+const webhookEnvSchema = z.object({
+  TUNEWIRE_WEBHOOK_ALLOW: z.string().optional(),
+  TUNEWIRE_WEBHOOK_SPEC_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_ followed by base64').optional(),
+  TUNEWIRE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  TUNEWIRE_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+});
+
+export interface WebhookConfig {
+  readonly allow: readonly string[];
+  readonly specSecret?: string;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+}
+
+export function loadWebhookConfig(env: Readonly<Record<string, string | undefined>>): WebhookConfig {
+  const parsed = webhookEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError('environment', zodIssues(parsed.error), { cause: parsed.error });
+  const e = parsed.data;
+  return Object.freeze({
+    allow: (e.TUNEWIRE_WEBHOOK_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(e.TUNEWIRE_WEBHOOK_SPEC_SECRET ? { specSecret: e.TUNEWIRE_WEBHOOK_SPEC_SECRET } : {}),
+    timeoutMs: e.TUNEWIRE_WEBHOOK_TIMEOUT_MS,
+    maxAttempts: e.TUNEWIRE_WEBHOOK_MAX_ATTEMPTS,
+  });
+}
+
+/** The notify use case's dependencies, on the ledger's table and client. */
+export function createNotifyDependencies(input: { client: DynamoDBClient; tableName: string; ledger: Ledger; clock: Clock; config: WebhookConfig }): NotifyDependencies {
+  const { config } = input;
+  return {
+    store: new DynamoDbWebhookStore({ client: input.client, tableName: input.tableName }),
+    send: webhookSender({ allow: config.allow, timeoutMs: config.timeoutMs }),
+    clock: input.clock,
+    sleep: (ms) => sleep(ms),
+    random: Math.random,
+    retry: { maxAttempts: config.maxAttempts },
+    specNotifyTargets: async (jobId) => (await input.ledger.getJob(jobId))?.spec.notify ?? [],
+    ...(config.specSecret ? { specSecret: config.specSecret } : {}),
+  };
+}
