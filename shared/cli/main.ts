@@ -10,6 +10,10 @@ import { advertiseStack, openEmbeddedStack, type EmbeddedStack } from '../local-
 import { offlineProviders } from './offline-providers';
 import type { PromotionRecord } from '../ports/ledger';
 import { stopJob } from '../use-cases/stop-job';
+import { deleteTemplate, getTemplate, listTemplates, putTemplate } from '../use-cases/manage-templates';
+import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
+import { replayDeadLetters } from '../use-cases/notify';
+import { parse as parseYaml } from 'yaml';
 import { submitJob } from '../use-cases/submit-job';
 import { startDevServer } from './dev-server';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
@@ -25,6 +29,15 @@ const EXIT_BAD_INPUT = 2;
 interface Context {
   readonly io: Output;
   readonly home: string;
+}
+
+/** A YAML or JSON document from a file; a missing file or bad syntax is bad input naming the file. */
+function readDocument(path: string): unknown {
+  try {
+    return parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(path, [{ path: '(file)', message: `cannot be read as YAML or JSON: ${(error as Error).message.split('\n')[0]}` }], { cause: error });
+  }
 }
 
 export function readSpec(path: string, provider?: string): TuningSpec {
@@ -165,6 +178,93 @@ function buildProgram(ctx: Context): Command {
         for (const r of results) {
           io.line(`#${r.index} ${r.eventId ?? '-'} ${r.function ? `${r.function}: ` : ''}${r.outcome}${r.jobId ? ` (job ${r.jobId})` : ''}${r.detail ? ` - ${r.detail.split('\n').join(' ')}` : ''}`);
         }
+      }),
+    );
+
+  const templates = program.command('templates').description('stored specs that triggers and schedules start jobs from');
+  templates
+    .command('put <name> <file>')
+    .description('store a new version of a template (a spec, with trigger settings)')
+    .action((name: string, file: string) =>
+      withStack(ctx, async (stack) => {
+        const view = await putTemplate(stack.deps, { name, document: readDocument(file) });
+        io.json(view);
+      }),
+    );
+  templates
+    .command('get <name>')
+    .option('--version <n>', 'an older version', (v) => Number.parseInt(v, 10))
+    .action((name: string, opts: { version?: number }) =>
+      withStack(ctx, async (stack) => {
+        const view = await getTemplate(stack.deps, { name, ...(opts.version ? { version: opts.version } : {}) });
+        if (!view) throw new ValidationError('template', [{ path: 'name', message: `no template ${name}` }]);
+        io.json(view);
+      }),
+    );
+  templates.command('list').action(() => withStack(ctx, async (stack) => io.json(await listTemplates(stack.deps))));
+  templates
+    .command('delete <name>')
+    .action((name: string) =>
+      withStack(ctx, async (stack) => {
+        if (!(await deleteTemplate(stack.deps, { name }))) throw new ValidationError('template', [{ path: 'name', message: `no template ${name}` }]);
+        io.line(`deleted template ${name}`);
+      }),
+    );
+
+  const webhooks = program.command('webhooks').description('outbound webhook subscriptions (Standard Webhooks signatures)');
+  webhooks
+    .command('add <url>')
+    .option('-e, --events <kinds...>', 'event kinds (job.finished, model.promoted, ...) or *', ['*'])
+    .option('--secret <whsec>', 'the signing secret; one is made when not given')
+    .option('--json', 'print JSON')
+    .action((url: string, opts: { events: string[]; secret?: string; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const sub = await addSubscription(stack.deps.webhooks, { url, events: opts.events, ...(opts.secret ? { secret: opts.secret } : {}) });
+        if (opts.json) return io.json(sub);
+        io.line(`subscription ${sub.id} -> ${sub.url} (${sub.events.join(', ')})`);
+        io.line(`secret (shown once): ${sub.secret}`);
+      }),
+    );
+  webhooks
+    .command('list')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const subs = (await stack.deps.webhooks.store.listSubscriptions()).map(subscriptionView);
+        if (opts.json) return io.json(subs);
+        for (const sub of subs) io.line(`${sub.id}  ${sub.enabled ? 'enabled ' : 'disabled'}  ${sub.url}  [${sub.events.join(', ')}]${sub.disabledReason ? `  (${sub.disabledReason})` : ''}`);
+      }),
+    );
+  webhooks
+    .command('remove <id>')
+    .action((id: string) =>
+      withStack(ctx, async (stack) => {
+        await removeSubscription(stack.deps.webhooks, id);
+        io.line(`removed ${id}`);
+      }),
+    );
+
+  const deadLetters = program.command('dead-letters').description('webhook deliveries that failed after the last attempt');
+  deadLetters
+    .command('list')
+    .option('-s, --subscription <id>', 'only this subscription')
+    .option('--json', 'print JSON')
+    .action((opts: { subscription?: string; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const letters = await stack.deps.webhooks.store.listDeadLetters(opts.subscription ? { subscriptionId: opts.subscription } : {});
+        if (opts.json) return io.json(letters);
+        for (const l of letters) io.line(`${l.at}  ${l.subscriptionId}  ${l.eventId}  ${l.attempts} attempt(s)  ${l.lastError.split('\n')[0]}`);
+      }),
+    );
+  deadLetters
+    .command('replay')
+    .option('-s, --subscription <id>', 'only this subscription')
+    .option('--json', 'print JSON')
+    .action((opts: { subscription?: string; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const results = await replayDeadLetters(stack.deps.webhooks, opts.subscription ? { subscriptionId: opts.subscription } : {});
+        if (opts.json) return io.json(results);
+        for (const r of results) io.line(`${r.subscriptionId} ${r.eventId}: ${r.outcome}${r.detail ? ` - ${r.detail}` : ''}`);
       }),
     );
 

@@ -4,6 +4,27 @@ import type { Dependencies } from '../use-cases/dependencies';
 import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
 import { jobView, trialView } from './views';
+import { handleTemplateRequest } from './template-api';
+import type { TemplateDependencies } from '../use-cases/manage-templates';
+import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
+import type { NotifyDependencies } from '../use-cases/notify';
+import { SubscriptionNotFoundError } from '../ports/webhooks';
+
+/** The API's dependencies: the use cases', plus the webhook store where this deployment has one. */
+type ApiDependencies = Dependencies & { readonly webhooks?: NotifyDependencies };
+
+function webhooksOf(deps: ApiDependencies): NotifyDependencies {
+  if (!deps.webhooks) throw new WebhooksNotConfiguredError();
+  return deps.webhooks;
+}
+
+class WebhooksNotConfiguredError extends TunewireError {
+  readonly code = 'WEBHOOKS.NOT_CONFIGURED';
+  readonly retryable = false;
+  constructor() {
+    super('webhook subscriptions are not configured in this deployment');
+  }
+}
 
 export interface HttpRequest {
   readonly method: string;
@@ -30,7 +51,7 @@ const json = (statusCode: number, value: unknown): HttpResponse => ({
 const problem = (statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
   json(statusCode, { error: { code, message, ...extra } });
 
-type Route = { method: string; pattern: RegExp; run: (deps: Dependencies, req: HttpRequest, params: string[]) => Promise<HttpResponse> };
+type Route = { method: string; pattern: RegExp; run: (deps: ApiDependencies, req: HttpRequest, params: string[]) => Promise<HttpResponse> };
 
 const routes: Route[] = [
   {
@@ -71,6 +92,38 @@ const routes: Route[] = [
     },
   },
   {
+    method: 'POST',
+    pattern: /^\/subscriptions\/?$/,
+    run: async (deps, req) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(req.body ?? '');
+      } catch {
+        return problem(400, 'REQUEST.INVALID_JSON', 'the body must be JSON: { url, events?, secret? }');
+      }
+      // the only response that carries the secret
+      return json(201, await addSubscription(webhooksOf(deps), body));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/subscriptions\/?$/,
+    run: async (deps) => json(200, (await webhooksOf(deps).store.listSubscriptions()).map(subscriptionView)),
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/subscriptions\/([^/]+)\/?$/,
+    run: async (deps, _req, [id]) => {
+      try {
+        await removeSubscription(webhooksOf(deps), id as string);
+      } catch (error) {
+        if (error instanceof SubscriptionNotFoundError) return problem(404, error.code, error.message);
+        throw error;
+      }
+      return { statusCode: 204, headers: {}, body: '' };
+    },
+  },
+  {
     method: 'GET',
     pattern: /^\/models\/([^/]+)\/champion\/?$/,
     run: async (deps, _req, [model]) => {
@@ -87,8 +140,13 @@ const routes: Route[] = [
  */
 export const bodyTooLarge = (): HttpResponse => problem(413, 'REQUEST.TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`);
 
-export async function handleHttpRequest(deps: Dependencies, req: HttpRequest): Promise<HttpResponse> {
+export async function handleHttpRequest(deps: ApiDependencies, req: HttpRequest): Promise<HttpResponse> {
   if (req.body && Buffer.byteLength(req.body) > MAX_BODY_BYTES) return bodyTooLarge();
+  // templates and inbound webhooks, where this deployment keeps templates
+  if ('templates' in deps) {
+    const answered = await handleTemplateRequest(deps as TemplateDependencies, req);
+    if (answered) return answered;
+  }
   const pathOnly = req.path.split('?')[0] ?? '/';
   const candidates = routes.filter((r) => r.pattern.test(pathOnly));
   const route = candidates.find((r) => r.method === req.method.toUpperCase());

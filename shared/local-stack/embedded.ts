@@ -5,6 +5,12 @@ import { join } from 'node:path';
 import { LocalBus, type Delivery } from '../adapters/bus/local-bus';
 import { loadBusRules } from '../adapters/bus/serverless-rules';
 import { DynamoDbLedger } from '../adapters/dynamodb/dynamodb-ledger';
+import { DynamoDbTemplateStore } from '../adapters/dynamodb/dynamodb-template-store';
+import type { TemplateDependencies } from '../use-cases/manage-templates';
+import type { NotifyDependencies } from '../use-cases/notify';
+import { createNotifyDependencies, loadWebhookConfig } from '../webhooks-composition';
+import { handleNotifyEvent } from '../edge/notify-events';
+import { handleTriggerEvent } from '../edge/trigger-events';
 import { ensureTable } from '../adapters/dynamodb/table';
 import { LedgerModelRegistry } from '../adapters/local/ledger-model-registry';
 import { LocalProvider } from '../adapters/local/local-provider';
@@ -17,7 +23,8 @@ import { cloudProviderEntries, providerSettingsFrom } from '../provider-bindings
 export const LOCAL_TABLE = 'tunewire-local';
 
 export interface EmbeddedStack {
-  readonly deps: Dependencies;
+  /** Everything the use cases need, the template store and the webhook dependencies included. */
+  readonly deps: TemplateDependencies & { readonly webhooks: NotifyDependencies };
   readonly bus: LocalBus;
   readonly localProvider: LocalProvider;
   readonly dynamoEndpoint: string;
@@ -78,13 +85,15 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   await ensureTable(client, tableName);
 
   // The handlers and the bus need each other: targets reach `deps` only when an event arrives.
-  let deps: Dependencies | undefined;
-  const ready = () => deps as Dependencies;
+  let deps: (TemplateDependencies & { readonly webhooks: NotifyDependencies }) | undefined;
+  const ready = () => deps as TemplateDependencies & { readonly webhooks: NotifyDependencies };
   const targets: Record<string, (event: unknown) => Promise<unknown>> = {
     submit: (event) => handleSubmitEvent(ready(), event),
     'status-change': (event) => handleStatusChangeEvent(ready(), event),
     'trial-fan-out': (event) => handleTrialFanOutEvent(ready(), event),
     'promote-best': (event) => handlePromoteEvent(ready(), event),
+    notify: (event) => handleNotifyEvent(ready().webhooks, event),
+    trigger: (event) => handleTriggerEvent(ready(), event),
   };
   const bus = new LocalBus({
     rules: loadBusRules(join(options.root, 'serverless.yml')),
@@ -96,8 +105,19 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     cwd: options.root,
     emit: async (event) => bus.inject(event),
   });
+  const ledger = new DynamoDbLedger({ client, tableName });
+  // Webhooks to this machine are allowed here (a receiver under development); never in a deployment.
+  const webhooks = createNotifyDependencies({
+    client,
+    tableName,
+    ledger,
+    clock: systemClock,
+    config: loadWebhookConfig({ TUNEWIRE_WEBHOOK_ALLOW: '127.0.0.1,::1,localhost', ...env }),
+  });
   deps = {
-    ledger: new DynamoDbLedger({ client, tableName }),
+    ledger,
+    webhooks,
+    templates: new DynamoDbTemplateStore({ client, tableName }),
     bus,
     clock: systemClock,
     providers: new ProviderCatalog({
