@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PubSubPublisher } from '../../shared/adapters/bus/pubsub-publisher';
 import { ConfigError } from '../../shared/config';
 import { zodIssues } from '../../shared/domain/spec';

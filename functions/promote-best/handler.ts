@@ -1,9 +1,9 @@
 import { handlePromoteEvent } from '../../shared/edge/handlers';
-import { cloudDependencies, logOutcome } from '../runtime';
+import { cloudDependencies, observed, reportHandled } from '../runtime';
 
 /** Tuning Job Finished: promote the best trial if it beats the champion. */
-export async function handler(event: unknown) {
-  const outcome = await handlePromoteEvent(await cloudDependencies(), event);
-  logOutcome('promote-best', outcome);
-  return outcome;
-}
+export const handler = observed(
+  'promote-best',
+  async (event) => handlePromoteEvent(await cloudDependencies(), event),
+  reportHandled((o) => ({ Promotions: o.counts?.promotions ?? 0 })),
+);

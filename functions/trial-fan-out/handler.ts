@@ -1,9 +1,9 @@
 import { handleTrialFanOutEvent } from '../../shared/edge/handlers';
-import { cloudDependencies, logOutcome } from '../runtime';
+import { cloudDependencies, observed, reportHandled } from '../runtime';
 
 /** Trial events from providers, and our own Tuning Job Status Changed: store and announce trials. */
-export async function handler(event: unknown) {
-  const outcome = await handleTrialFanOutEvent(await cloudDependencies(), event);
-  logOutcome('trial-fan-out', outcome);
-  return outcome;
-}
+export const handler = observed(
+  'trial-fan-out',
+  async (event) => handleTrialFanOutEvent(await cloudDependencies(), event),
+  reportHandled((o) => ({ TrialsStored: o.counts?.trialsStored ?? 0 })),
+);

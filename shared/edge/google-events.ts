@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventValidationError } from '../domain/errors';
 import type { JobObservation, JobRecord } from '../domain/job';
 import { zodIssues } from '../domain/spec';

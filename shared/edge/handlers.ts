@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventValidationError, ValidationError } from '../domain/errors';
 import { EVENT_SOURCE, detailTypeOf } from '../domain/events';
 import { parseSpec } from '../domain/spec';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   LOCAL_EVENT_SOURCE,
   LOCAL_JOB_STATE_CHANGE,

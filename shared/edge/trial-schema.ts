@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TRIAL_STATUSES } from '../domain/status';
 
 /** A normalized trial as it travels in events. */

@@ -114,5 +114,6 @@ export async function fanOutTrials(deps: Dependencies, event: ProviderTrialEvent
     outcome: result.changed > 0 || result.announced > 0 ? 'applied' : 'duplicate',
     jobId: job.jobId,
     detail: `${result.changed} trial(s) stored, ${result.announced} announced`,
+    counts: { trialsStored: result.changed, trialsAnnounced: result.announced },
   };
 }

@@ -123,7 +123,7 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
     if (result.kind === 'conflict') continue;
     const previous = champion ? { previous: { jobId: champion.jobId, trialId: champion.trialId, objectiveValue: champion.objectiveValue } } : {};
     await deps.bus.publish([makeEvent('model.promoted', eventId, job.jobId, { ...base, trial: decision.trial, objectiveValue: value, version, ...previous }, now)]);
-    return { outcome: 'applied', jobId: job.jobId, detail: `promoted ${decision.trial.trialId} (${value}) to ${promotion.model} ${version}`, decision };
+    return { outcome: 'applied', jobId: job.jobId, detail: `promoted ${decision.trial.trialId} (${value}) to ${promotion.model} ${version}`, decision, counts: { promotions: 1 } };
   }
   throw new ConcurrencyError(`model ${promotion.model}: lost ${MAX_RACES} promotion races for job ${job.jobId}`);
 }

@@ -40,4 +40,15 @@ export interface HandledEvent {
   readonly outcome: EventOutcome;
   readonly jobId?: string;
   readonly detail?: string;
+  /** What the call did, counted: the functions publish these as metrics (functions/runtime.ts). */
+  readonly counts?: HandledCounts;
+}
+
+export interface HandledCounts {
+  /** Trials written to the ledger (new, or moved forward). */
+  readonly trialsStored?: number;
+  /** Trial Finished events published. */
+  readonly trialsAnnounced?: number;
+  /** Champions replaced or first crowned. */
+  readonly promotions?: number;
 }

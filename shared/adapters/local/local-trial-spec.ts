@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecValidationError, type FieldIssue } from '../../domain/errors';
 import { zodIssues, type TuningSpec } from '../../domain/spec';
 

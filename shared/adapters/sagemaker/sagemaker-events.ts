@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventValidationError } from '../../domain/errors';
 import type { JobObservation } from '../../domain/job';
 import { isTerminalTrialStatus } from '../../domain/status';

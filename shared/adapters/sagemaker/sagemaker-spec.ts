@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecValidationError, type FieldIssue } from '../../domain/errors';
 import { deriveJobId } from '../../domain/job';
 import { zodIssues, type ParameterSpec, type TuningSpec } from '../../domain/spec';

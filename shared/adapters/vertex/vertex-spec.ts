@@ -1,5 +1,5 @@
 import type { protos } from '@google-cloud/aiplatform';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpecValidationError, type FieldIssue } from '../../domain/errors';
 import { zodIssues, type TuningSpec } from '../../domain/spec';
 

@@ -1,0 +1,323 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TTL_ATTRIBUTE, tableDefinition } from '../../../shared/adapters/dynamodb/table';
+
+/**
+ * The CloudFormation `osls package` generates, checked for what the deployment promises. The
+ * packaging runs once (offline, ~10 s) into a temporary folder; set TUNEWIRE_PACKAGE_DIR to a
+ * folder an earlier `npx osls package --package <dir>` filled to check that instead.
+ */
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const OSLS = join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
+const ONE_MB = 1_000_000;
+
+/**
+ * What each function may do, besides writing its own logs and its own dead letters. A new
+ * function gets an entry here: the list is the review of its role.
+ */
+const LEDGER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+const EXPECTED_ACTIONS: Record<string, string[]> = {
+  submit: [
+    ...LEDGER,
+    'events:PutEvents',
+    'iam:PassRole',
+    'sagemaker:AddTags',
+    'sagemaker:CreateHyperParameterTuningJob',
+    'sagemaker:DescribeHyperParameterTuningJob',
+    'sagemaker:ListTags',
+    'sagemaker:StopHyperParameterTuningJob',
+  ],
+  'status-change': [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  'trial-fan-out': [...LEDGER, 'events:PutEvents', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  'promote-best': [
+    ...LEDGER,
+    'events:PutEvents',
+    'sagemaker:CreateModelPackage',
+    'sagemaker:CreateModelPackageGroup',
+    'sagemaker:DescribeModelPackageGroup',
+    'sagemaker:DescribeTrainingJob',
+  ],
+};
+const OWN_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'];
+
+// -- the template's shapes, as far as the checks read them ---------------------------------------
+
+type Json = unknown;
+interface Resource {
+  readonly Type: string;
+  readonly Properties: Record<string, Json>;
+  readonly DependsOn?: string | string[];
+}
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: Json;
+  readonly Principal?: Json;
+  readonly Condition?: Record<string, Record<string, Json>>;
+}
+interface Template {
+  readonly Resources: Record<string, Resource>;
+  readonly Outputs?: Record<string, { Value: Json }>;
+}
+interface LambdaFunction {
+  readonly logicalId: string;
+  /** The function's key in serverless.yml, e.g. `trial-fan-out`. */
+  readonly key: string;
+  readonly name: string;
+  readonly resource: Resource;
+}
+
+const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** The logical id a `Ref`, `Fn::GetAtt` (either form) or `Fn::Sub: ${X.Arn}...` points at. */
+function referencedId(value: Json): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, Json>;
+  if (typeof v['Ref'] === 'string') return v['Ref'];
+  const getAtt = v['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  if (typeof getAtt === 'string') return getAtt.split('.')[0];
+  return undefined;
+}
+
+function statementsOf(role: Resource): Statement[] {
+  const policies = asList(role.Properties['Policies'] as { PolicyDocument: { Statement: Statement[] } }[] | undefined);
+  return policies.flatMap((p) => p.PolicyDocument.Statement);
+}
+
+function allPolicyStatements(template: Template): { where: string; statement: Statement }[] {
+  const out: { where: string; statement: Statement }[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type === 'AWS::IAM::Role') for (const s of statementsOf(r)) out.push({ where: id, statement: s });
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy' || r.Type === 'AWS::SQS::QueuePolicy') {
+      for (const s of (r.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement) out.push({ where: id, statement: s });
+    }
+  }
+  return out;
+}
+
+/** File names in a zip, from its central directory (no unzip tool needed). */
+function zipEntries(file: string): string[] {
+  const buf = readFileSync(file);
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error(`${file} is not a zip`);
+  const count = buf.readUInt16LE(eocd + 10);
+  let at = buf.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (buf.readUInt32LE(at) !== 0x02014b50) throw new Error(`${file}: bad central directory entry`);
+    const nameLength = buf.readUInt16LE(at + 28);
+    const extraLength = buf.readUInt16LE(at + 30);
+    const commentLength = buf.readUInt16LE(at + 32);
+    names.push(buf.toString('utf8', at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+// -- packaging, once ------------------------------------------------------------------------------
+
+let dir: string;
+let ownDir = false;
+let template: Template;
+let functions: LambdaFunction[];
+
+beforeAll(async () => {
+  const given = process.env.TUNEWIRE_PACKAGE_DIR;
+  if (given) {
+    dir = given;
+  } else {
+    dir = mkdtempSync(join(tmpdir(), 'tunewire-package-'));
+    ownDir = true;
+    await promisify(execFile)(process.execPath, [OSLS, 'package', '--stage', 'dev', '--region', 'us-east-1', '--package', dir], {
+      cwd: ROOT,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  }
+  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  functions = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+    .map(([logicalId, resource]) => {
+      const name = resource.Properties['FunctionName'] as string;
+      return { logicalId, name, key: name.replace(/^tunewire-dev-/, ''), resource };
+    });
+}, 240_000);
+
+afterAll(() => {
+  if (ownDir) rmSync(dir, { recursive: true, force: true });
+});
+
+const resource = (id: string | undefined): Resource | undefined => (id ? template.Resources[id] : undefined);
+const roleOf = (fn: LambdaFunction): [string, Resource] => {
+  const id = referencedId(fn.resource.Properties['Role']);
+  const role = resource(id);
+  if (!id || !role) throw new Error(`${fn.key}: its Role does not point at a resource of this stack`);
+  return [id, role];
+};
+
+/** Functions some AWS service invokes asynchronously (EventBridge, schedules, S3, SNS...), i.e. not only API Gateway. */
+function asyncInvoked(fn: LambdaFunction): boolean {
+  return Object.values(template.Resources).some(
+    (r) => r.Type === 'AWS::Lambda::Permission' && referencedId(r.Properties['FunctionName']) === fn.logicalId && r.Properties['Principal'] !== 'apigateway.amazonaws.com',
+  );
+}
+
+// -- the checks -----------------------------------------------------------------------------------
+
+describe('the packaged CloudFormation template', () => {
+  it('has every function on nodejs22.x, one bundle each, each zip under 1 MB with its source map', () => {
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    const zips = readdirSync(dir).filter((f) => f.endsWith('.zip'));
+    for (const fn of functions) {
+      expect(fn.resource.Properties['Runtime'], fn.key).toBe('nodejs22.x');
+      const zip = join(dir, `${fn.key}.zip`);
+      expect(existsSync(zip), `${fn.key}.zip`).toBe(true);
+      expect(statSync(zip).size, `${fn.key}.zip size`).toBeLessThan(ONE_MB);
+      const handlerFile = (fn.resource.Properties['Handler'] as string).replace(/\.[^.]+$/, '.mjs');
+      expect(zipEntries(zip).sort(), `${fn.key}.zip`).toEqual([handlerFile, `${handlerFile}.map`]);
+    }
+    expect(zips.sort()).toEqual(functions.map((f) => `${f.key}.zip`).sort());
+  });
+
+  it('gives every function its own role and no shared execution role', () => {
+    expect(template.Resources['IamRoleLambdaExecution']).toBeUndefined();
+    const roles = functions.map((fn) => roleOf(fn)[0]);
+    expect(new Set(roles).size).toBe(functions.length);
+    for (const fn of functions) expect(roleOf(fn)[1].Type, fn.key).toBe('AWS::IAM::Role');
+  });
+
+  it('lets each function do only what its use case calls', () => {
+    for (const fn of functions) {
+      const expected = EXPECTED_ACTIONS[fn.key];
+      expect(expected, `add ${fn.key}'s actions to EXPECTED_ACTIONS in this test`).toBeDefined();
+      const granted = new Set(statementsOf(roleOf(fn)[1]).flatMap(actionsOf));
+      expect([...granted].sort(), fn.key).toEqual([...new Set([...(expected ?? []), ...OWN_ACTIONS])].sort());
+    }
+  });
+
+  it('names no wildcard action anywhere', () => {
+    for (const { where, statement } of allPolicyStatements(template)) {
+      for (const action of actionsOf(statement)) expect(action, `${where}: ${action}`).not.toContain('*');
+    }
+  });
+
+  it('passes roles only with iam:PassedToService, and only named roles', () => {
+    const passRole = allPolicyStatements(template).filter(({ statement }) => actionsOf(statement).some((a) => a.toLowerCase() === 'iam:passrole'));
+    expect(passRole.length).toBeGreaterThan(0);
+    for (const { where, statement } of passRole) {
+      expect(actionsOf(statement), where).toEqual(['iam:PassRole']);
+      expect(statement.Condition?.['StringEquals']?.['iam:PassedToService'], where).toBe('sagemaker.amazonaws.com');
+      for (const r of asList(statement.Resource)) expect(resource(referencedId(r))?.Type, `${where}: PassRole on ${JSON.stringify(r)}`).toBe('AWS::IAM::Role');
+    }
+  });
+
+  it('lets each function write only its own log group, which keeps its logs for a set time', () => {
+    for (const fn of functions) {
+      const logs = statementsOf(roleOf(fn)[1]).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      expect(logs.length, fn.key).toBe(1);
+      expect(JSON.stringify(logs[0]?.Resource), fn.key).toContain(`:log-group:/aws/lambda/${fn.name}:*`);
+      const group = Object.values(template.Resources).find((r) => r.Type === 'AWS::Logs::LogGroup' && r.Properties['LogGroupName'] === `/aws/lambda/${fn.name}`);
+      expect(group, `${fn.key} log group`).toBeDefined();
+    }
+    const groups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    for (const [id, group] of groups) expect(group.Properties['RetentionInDays'], id).toEqual(expect.any(Number));
+  });
+
+  it('retries every EventBridge target and dead-letters it to an SQS queue EventBridge may write to', () => {
+    const rules = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+    expect(rules.length).toBeGreaterThan(0);
+    for (const [id, rule] of rules) {
+      const ruleName = rule.Properties['Name'] as string;
+      for (const target of rule.Properties['Targets'] as Record<string, Json>[]) {
+        const retry = target['RetryPolicy'] as Record<string, number> | undefined;
+        expect(retry?.['MaximumRetryAttempts'], `${id} MaximumRetryAttempts`).toEqual(expect.any(Number));
+        expect(retry?.['MaximumEventAgeInSeconds'], `${id} MaximumEventAgeInSeconds`).toEqual(expect.any(Number));
+        const queueId = referencedId((target['DeadLetterConfig'] as { Arn?: Json } | undefined)?.Arn);
+        expect(resource(queueId)?.Type, `${id} DeadLetterConfig`).toBe('AWS::SQS::Queue');
+        const allowed = allPolicyStatements(template).some(
+          ({ statement: s }) =>
+            JSON.stringify(s.Principal ?? {}).includes('events.amazonaws.com') &&
+            actionsOf(s).includes('sqs:SendMessage') &&
+            referencedId(s.Resource) === queueId &&
+            ruleArnPatternMatches(s.Condition?.['ArnLike']?.['aws:SourceArn'], ruleName),
+        );
+        expect(allowed, `${id}: a queue policy lets rule ${ruleName} send to ${queueId}`).toBe(true);
+      }
+    }
+  });
+
+  it('sends every asynchronously invoked function’s failures to its SQS dead-letter queue after bounded retries', () => {
+    const invoked = functions.filter(asyncInvoked);
+    expect(invoked.length).toBeGreaterThan(0);
+    for (const fn of invoked) {
+      const config = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && referencedId(r.Properties['FunctionName']) === fn.logicalId);
+      expect(config, `${fn.key} EventInvokeConfig`).toBeDefined();
+      expect(config?.Properties['MaximumRetryAttempts'], fn.key).toEqual(expect.any(Number));
+      expect(config?.Properties['MaximumEventAgeInSeconds'], fn.key).toEqual(expect.any(Number));
+      const destination = (config?.Properties['DestinationConfig'] as { OnFailure?: { Destination?: Json } } | undefined)?.OnFailure?.Destination;
+      const queueId = referencedId(destination);
+      expect(resource(queueId)?.Type, `${fn.key} OnFailure`).toBe('AWS::SQS::Queue');
+      // Lambda sends to the destination as the function's role
+      const sends = statementsOf(roleOf(fn)[1]).some((s) => actionsOf(s).includes('sqs:SendMessage') && referencedId(s.Resource) === queueId);
+      expect(sends, `${fn.key}'s role may send to ${queueId}`).toBe(true);
+    }
+  });
+
+  it('keeps dead letters for 14 days, encrypted', () => {
+    for (const [id, queue] of Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue')) {
+      expect(queue.Properties['MessageRetentionPeriod'], id).toBe(1_209_600);
+      expect(queue.Properties['SqsManagedSseEnabled'], id).toBe(true);
+    }
+  });
+
+  it('creates the ledger on demand, with both GSIs, TTL and point-in-time recovery, as the code defines it', () => {
+    const tables = Object.values(template.Resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const props = tables[0]?.Properties ?? {};
+    const { TableName: _name, ...expected } = tableDefinition('any');
+    expect(props['BillingMode']).toBe('PAY_PER_REQUEST');
+    expect({
+      BillingMode: props['BillingMode'],
+      AttributeDefinitions: props['AttributeDefinitions'],
+      KeySchema: props['KeySchema'],
+      GlobalSecondaryIndexes: props['GlobalSecondaryIndexes'],
+    }).toEqual(expected);
+    expect((props['GlobalSecondaryIndexes'] as { IndexName: string }[]).map((g) => g.IndexName).sort()).toEqual(['byActive', 'byProviderJob']);
+    expect(props['TimeToLiveSpecification']).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    expect(props['PointInTimeRecoverySpecification']).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it('routes the whole HTTP API to submit', () => {
+    const routes = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+      .map((r) => r.Properties['RouteKey']);
+    expect(routes.sort()).toEqual(['GET /jobs/{jobId}', 'GET /jobs/{jobId}/trials', 'GET /models/{model}/champion', 'POST /jobs', 'POST /jobs/{jobId}/stop']);
+  });
+
+  it('gives every function the environment for structured logs and metrics', () => {
+    for (const fn of functions) {
+      const env = (fn.resource.Properties['Environment'] as { Variables: Record<string, Json> }).Variables;
+      expect(env['TUNEWIRE_SERVICE'], fn.key).toBe('tunewire-dev');
+      expect(env['TUNEWIRE_METRICS_NAMESPACE'], fn.key).toBe('tunewire');
+      expect(env['NODE_OPTIONS'], fn.key).toContain('--enable-source-maps');
+    }
+  });
+});
+
+/** Whether an `ArnLike` SourceArn pattern (a `Fn::Sub` string) admits the rule of this name. */
+function ruleArnPatternMatches(pattern: Json, ruleName: string): boolean {
+  const text = typeof pattern === 'string' ? pattern : ((pattern as { 'Fn::Sub'?: Json } | undefined)?.['Fn::Sub'] as string | undefined);
+  if (typeof text !== 'string') return false;
+  const resourcePart = text.split(':rule/')[1];
+  if (resourcePart === undefined) return false;
+  const regex = new RegExp(`^${resourcePart.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return regex.test(ruleName) || regex.test(`tunewire-dev/${ruleName}`);
+}
