@@ -115,3 +115,27 @@ export const eventIds = {
 export function makeEvent<K extends EventKind>(kind: K, id: string, subject: string, detail: EventDetails[K], time: Date): TunewireEvent<K> {
   return { id, kind, subject, detail, time: time.toISOString() };
 }
+
+/** Detail bytes an event may take on a transport before its trials are sent by reference. */
+export const CLAIM_CHECK_BYTES = 192 * 1024;
+
+/**
+ * The claim-check: an event whose detail is too large for the transport (EventBridge takes 256 KB
+ * an entry) carries its trials without hyperparameters and metrics, and says where the whole trial
+ * is: the ledger, read through `GET /jobs/{jobId}/trials` or `tunewire trials <job>`.
+ */
+export function withClaimCheck<E extends AnyTunewireEvent>(event: E, maxBytes = CLAIM_CHECK_BYTES): E {
+  if (Buffer.byteLength(JSON.stringify(event.detail), 'utf8') <= maxBytes) return event;
+  const slim = (trial: Trial): Trial => {
+    const { metrics: _metrics, ...rest } = trial;
+    return { ...rest, hyperparameters: {}, ...(trial.failureReason ? { failureReason: trial.failureReason.slice(0, 4096) } : {}) };
+  };
+  const detail: Record<string, unknown> = { ...event.detail };
+  for (const field of ['trial', 'bestTrial'] as const) {
+    const trial = detail[field] as Trial | undefined;
+    if (trial) detail[field] = slim(trial);
+  }
+  const jobId = typeof detail['jobId'] === 'string' ? detail['jobId'] : event.subject;
+  detail['claimCheck'] = { reason: 'the detail was too large for the transport', trials: `/jobs/${jobId}/trials` };
+  return { ...event, detail } as E;
+}

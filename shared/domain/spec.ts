@@ -175,8 +175,15 @@ function crossFieldIssues(input: unknown): FieldIssue[] {
   return issues;
 }
 
+/** The ledger keeps a spec inside one DynamoDB item (400 KB), with the job's own fields beside it. */
+export const MAX_SPEC_BYTES = 300 * 1024;
+
 /** Parses a spec object, throwing `SpecValidationError` that names every bad field. */
 export function parseSpec(input: unknown, source = 'spec'): TuningSpec {
+  const bytes = Buffer.byteLength(JSON.stringify(input) ?? '', 'utf8');
+  if (bytes > MAX_SPEC_BYTES) {
+    throw new SpecValidationError(source, [{ path: '', message: `is ${Math.ceil(bytes / 1024)} KB; a spec may be at most ${MAX_SPEC_BYTES / 1024} KB` }]);
+  }
   const result = tuningSpecSchema.safeParse(input);
   const issues = [...(result.success ? [] : zodIssues(result.error)), ...crossFieldIssues(input)];
   if (!result.success || issues.length) throw new SpecValidationError(source, issues, result.success ? {} : { cause: result.error });

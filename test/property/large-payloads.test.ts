@@ -2,7 +2,9 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import { describe, expect, it } from 'vitest';
 import { BusPublishError } from '../../shared/adapters/bus/bus-errors';
 import { ENTRY_TOO_LARGE, EventBridgeBus, PUT_EVENTS_MAX_BYTES, putEventsEntrySize, toPutEventsEntries } from '../../shared/adapters/bus/eventbridge-bus';
-import { TunewireError } from '../../shared/domain/errors';
+import { SpecValidationError, TunewireError } from '../../shared/domain/errors';
+import { parseSpec } from '../../shared/domain/spec';
+import { LedgerItemTooLargeError } from '../../shared/adapters/dynamodb/dynamodb-ledger';
 import { eventIds, makeEvent } from '../../shared/domain/events';
 import { handleTrialFanOutEvent } from '../../shared/edge/handlers';
 import { systemClock } from '../../shared/ports/clock';
@@ -14,7 +16,8 @@ import { RecordingRegistry } from '../support/scripted-provider';
 
 /**
  * Payloads near the transports' limits: 256 KB per EventBridge entry, 400 KB per DynamoDB item.
- * tunewire has no claim-check and no split: these tests pin down what happens instead.
+ * An event too large for EventBridge carries its trials by reference (the claim-check); an item
+ * too large for DynamoDB is a typed, non-retryable error; a spec too large is refused at the edge.
  */
 
 /** An EventBridge client that accepts every entry (no network), counting what it was sent. */
@@ -49,26 +52,28 @@ const trialFinished = (hyperBytes: number) =>
   );
 
 describe('large payloads', () => {
-  it('EventBridgeBus sends a Tuning Trial Finished just under 256 KB and refuses one just over, naming it', async () => {
+  it('EventBridgeBus sends an oversize Tuning Trial Finished by claim-check, and refuses what cannot be slimmed, naming it', async () => {
     const sent: number[] = [];
     const bus = new EventBridgeBus({ client: acceptingClient(sent), eventBusName: 'b', sleep: async () => undefined });
-    const under = trialFinished(PUT_EVENTS_MAX_BYTES - 2_000);
+    const under = trialFinished(PUT_EVENTS_MAX_BYTES - 70_000);
     const over = trialFinished(PUT_EVENTS_MAX_BYTES + 2_000);
-    const size = (e: typeof under) => putEventsEntrySize(toPutEventsEntries([e], { eventBusName: 'b' })[0] as never);
-    expect(size(under)).toBeLessThanOrEqual(PUT_EVENTS_MAX_BYTES);
-    expect(size(over)).toBeGreaterThan(PUT_EVENTS_MAX_BYTES);
+    const [underEntry] = toPutEventsEntries([under], { eventBusName: 'b' });
+    const [overEntry] = toPutEventsEntries([over], { eventBusName: 'b' });
+    expect(JSON.parse(underEntry?.Detail ?? '{}')).not.toHaveProperty('claimCheck');
+    expect(putEventsEntrySize(overEntry as never)).toBeLessThan(PUT_EVENTS_MAX_BYTES);
+    expect(JSON.parse(overEntry?.Detail ?? '{}')).toMatchObject({ claimCheck: { trials: '/jobs/job-1/trials' }, trial: { trialId: 't1', hyperparameters: {}, objectiveValue: 0.9 } });
 
-    await bus.publish([under]);
-    expect(sent).toEqual([1]);
+    await bus.publish([under, over]);
+    expect(sent).toEqual([2]);
 
-    const error = await bus.publish([over]).catch((e: unknown) => e);
+    const unslimmable = makeEvent('model.promotion_skipped', 'job-1:promotion:m', 'job-1', { jobId: 'job-1', name: 'big', provider: 'local', model: 'm', reason: 'x'.repeat(PUT_EVENTS_MAX_BYTES) }, new Date(0));
+    const error = await bus.publish([unslimmable]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BusPublishError);
-    expect((error as BusPublishError).failures).toEqual([expect.objectContaining({ eventId: over.id, code: ENTRY_TOO_LARGE, retryable: false })]);
-    expect((error as BusPublishError).retryable).toBe(false);
-    expect(sent).toEqual([1]); // never sent
+    expect((error as BusPublishError).failures).toEqual([expect.objectContaining({ eventId: unslimmable.id, code: ENTRY_TOO_LARGE, retryable: false })]);
+    expect(sent).toEqual([2]); // never sent
   });
 
-  it('GAP: a trial whose hyperparameters push its Tuning Trial Finished over 256 KB is stored but never announced (no claim-check)', async () => {
+  it('announces a trial too large for an event by claim-check; the whole trial stays in the ledger', async () => {
     const { ledger } = await freshLedger('prop-large');
     const sent: number[] = [];
     const provider = new ChangeLogProvider();
@@ -76,20 +81,16 @@ describe('large payloads', () => {
     const deps: Dependencies = { ledger, bus, clock: systemClock, providers: new ProviderCatalog({ local: { provider, registry: new RecordingRegistry() } }) };
     const { job } = await submitJob(deps, { spec: propertySpec('big-trial'), idempotencyKey: 'big' });
     // ~300 KB of hyperparameters: fits a DynamoDB item (400 KB), not an EventBridge entry (256 KB)
-    provider.changeTrial(job.providerJobName, trialOf('t1', 'succeeded', 0.9, undefined, bigHyperparameters(300_000)));
-    const envelope = localTrialEnvelope(job.providerJobName, 't1', 'COMPLETED', 2);
+    const hyperparameters = bigHyperparameters(300_000);
+    provider.changeTrial(job.providerJobName, trialOf('t1', 'succeeded', 0.9, undefined, hyperparameters));
 
-    const outcome = await handleTrialFanOutEvent(deps, envelope).catch((e: unknown) => e);
-    expect(outcome).toBeInstanceOf(BusPublishError);
-    expect((outcome as BusPublishError).retryable).toBe(false); // the transport dead-letters it at once
+    const outcome = await handleTrialFanOutEvent(deps, localTrialEnvelope(job.providerJobName, 't1', 'COMPLETED', 2));
+    expect(outcome.outcome).toBe('applied');
     const [stored] = await ledger.listTrials(job.jobId);
-    expect(stored).toMatchObject({ trialId: 't1', announced: false });
-    // every redelivery fails the same way: the trial is stored and never announced
-    await expect(handleTrialFanOutEvent(deps, envelope)).rejects.toBeInstanceOf(BusPublishError);
-    expect((await ledger.listTrials(job.jobId))[0]?.announced).toBe(false);
+    expect(stored).toMatchObject({ trialId: 't1', announced: true, hyperparameters });
   });
 
-  it('GAP: DynamoDbLedger stores a trial near 400 KB but fails with the raw SDK ValidationException above it', async () => {
+  it('DynamoDbLedger stores a trial near 400 KB and refuses one above it with a typed, non-retryable error', async () => {
     const { ledger } = await freshLedger('prop-large');
     await ledger.createJob({ jobId: 'j1', name: 'big', provider: 'local', spec: propertySpec('big'), providerJobName: 'j1', createdAt: new Date(0).toISOString() });
 
@@ -97,21 +98,21 @@ describe('large payloads', () => {
     expect(near.kind).toBe('created');
 
     const error = await ledger.putTrial('j1', trialOf('over', 'succeeded', 0.5, undefined, bigHyperparameters(420_000))).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect(error).not.toBeInstanceOf(TunewireError); // no typed error: not marked retryable=false
-    expect((error as Error).name).toBe('ValidationException');
-    expect((error as Error).message).toMatch(/size/i);
-    console.log(`ledger item over 400 KB: ${(error as Error).name}: ${(error as Error).message}`);
+    expect(error).toBeInstanceOf(LedgerItemTooLargeError);
+    expect((error as TunewireError).retryable).toBe(false);
+    expect((error as Error).message).toMatch(/400 KB/);
   });
 
-  it('GAP: a spec near 400 KB is refused by createJob with the raw SDK ValidationException', async () => {
-    const { ledger } = await freshLedger('prop-large');
-    const spec = propertySpec('huge-spec', 'maximize', { staticHyperparameters: bigHyperparameters(420_000) });
+  it('refuses a spec over 300 KB at the edge, before anything is written; the ledger refuses a larger item with a typed error', async () => {
+    const spec = { ...propertySpec('huge-spec'), staticHyperparameters: bigHyperparameters(420_000) };
+    expect(() => parseSpec(spec)).toThrow(SpecValidationError);
+    expect(() => parseSpec(spec)).toThrow(/at most 300 KB/);
+
+    const { ledger, itemCount } = await freshLedger('prop-large');
     const error = await ledger
       .createJob({ jobId: 'j2', name: 'huge', provider: 'local', spec, providerJobName: 'j2', createdAt: new Date(0).toISOString() })
       .catch((e: unknown) => e);
-    expect((error as Error).name).toBe('ValidationException');
-    expect(error).not.toBeInstanceOf(TunewireError);
-    console.log(`spec over 400 KB: ${(error as Error).name}: ${(error as Error).message}`);
+    expect(error).toBeInstanceOf(LedgerItemTooLargeError);
+    expect(await itemCount()).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE, detailTypeOf, type AnyTunewireEvent } from '../../domain/events';
+import { EVENT_SOURCE, detailTypeOf, withClaimCheck, type AnyTunewireEvent } from '../../domain/events';
 import type { EventBus } from '../../ports/bus';
 import { BusPublishError, type BusPublishFailure } from './bus-errors';
 
@@ -58,7 +58,7 @@ export function toPutEventsEntries(
   events: readonly AnyTunewireEvent[],
   options: { readonly eventBusName: string; readonly source?: string },
 ): PutEventsRequestEntry[] {
-  return events.map((event) => ({
+  return events.map((e) => withClaimCheck(e)).map((event) => ({
     EventBusName: options.eventBusName,
     Source: options.source ?? EVENT_SOURCE,
     DetailType: detailTypeOf(event.kind),

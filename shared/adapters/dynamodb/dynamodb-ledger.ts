@@ -51,6 +51,12 @@ export class LedgerItemCorruptError extends TunewireError {
   }
 }
 
+/** DynamoDB refused an item over its 400 KB limit: writing it again cannot succeed. */
+export class LedgerItemTooLargeError extends TunewireError {
+  readonly code = 'LEDGER.ITEM_TOO_LARGE';
+  readonly retryable = false;
+}
+
 export class TrialNotFoundError extends TunewireError {
   readonly code = 'TRIAL.NOT_FOUND';
   readonly retryable = false;
@@ -564,6 +570,7 @@ export class DynamoDbLedger implements Ledger {
       try {
         return await write();
       } catch (error) {
+        if (isItemTooLarge(error)) throw new LedgerItemTooLargeError(`a ledger item is over DynamoDB's 400 KB limit: ${(error as Error).message}`, { cause: error });
         if (!(error instanceof TransactionConflictException)) throw error;
         if (attempt >= CONFLICT_ATTEMPTS) throw new ConcurrencyError(`write still conflicting after ${attempt} attempts`, { cause: error });
         await backoff(attempt);
@@ -900,4 +907,9 @@ function describeReasons(reasons: readonly CancellationReason[]): string {
 
 async function backoff(attempt: number): Promise<void> {
   await sleep(Math.random() * 10 * 2 ** attempt);
+}
+
+/** DynamoDB's answer to an item over 400 KB (a ValidationException, alone or inside a transaction). */
+function isItemTooLarge(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException' && /item size/i.test(error.message);
 }

@@ -170,8 +170,16 @@ describe('EventBridgeBus', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
-  it('refuses an entry over 256 KB without sending it, and sends the others', async () => {
+  it('sends a trial too large for an entry by claim-check: without its hyperparameters, pointing at the ledger', async () => {
     const huge = trialEvent(2, { blob: 'x'.repeat(PUT_EVENTS_MAX_BYTES) });
+    await busWith().publish([huge]);
+    const [entry] = fake.entries;
+    expect(putEventsEntrySize(entry as never)).toBeLessThan(PUT_EVENTS_MAX_BYTES);
+    expect(JSON.parse(entry?.Detail ?? '{}')).toMatchObject({ eventId: huge.id, claimCheck: { trials: '/jobs/job-1/trials' }, trial: { trialId: 'trial-002', hyperparameters: {} } });
+  });
+
+  it('refuses an entry over 256 KB that has no trial to slim, without sending it, and sends the others', async () => {
+    const huge = makeEvent('model.promotion_skipped', 'job-1:promotion:churn', 'job-1', { jobId: 'job-1', name: 'churn-xgb', provider: 'sagemaker', model: 'churn', reason: 'x'.repeat(PUT_EVENTS_MAX_BYTES) }, NOW);
 
     const error = await busWith().publish([trialEvent(1), huge, trialEvent(3)]).catch((e: unknown) => e);
 
