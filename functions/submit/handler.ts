@@ -1,7 +1,27 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadConfig } from '../../shared/config';
 import { handleSubmitEvent } from '../../shared/edge/handlers';
 import { handleHttpRequest, type HttpResponse } from '../../shared/edge/http-api';
+import type { TemplateDependencies } from '../../shared/use-cases/manage-templates';
+import type { NotifyDependencies } from '../../shared/use-cases/notify';
+import { createNotifyDependencies, loadWebhookConfig } from '../../shared/webhooks-composition';
 import { cloudDependencies, observed, reportHandled, type Report } from '../runtime';
+import { templateDependencies } from '../template-runtime';
 import { fromApiGatewayV2, isApiGatewayV2, type ApiGatewayV2Event } from './api-gateway';
+
+type ApiDependencies = TemplateDependencies & { readonly webhooks: NotifyDependencies };
+let apiDependencies: Promise<ApiDependencies> | undefined;
+
+/** The API's dependencies: the composition root plus templates and webhook subscriptions (same table). */
+function httpDependencies(): Promise<ApiDependencies> {
+  apiDependencies ??= templateDependencies().then((deps) => {
+    const config = loadConfig(process.env);
+    const client = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+    const webhooks = createNotifyDependencies({ client, tableName: config.tableName, ledger: deps.ledger, clock: deps.clock, config: loadWebhookConfig(process.env) });
+    return { ...deps, webhooks };
+  });
+  return apiDependencies;
+}
 
 const onEvent = observed(
   'submit',
@@ -13,12 +33,12 @@ const onHttp = observed(
   'submit',
   async (event) => {
     const request = fromApiGatewayV2(event as ApiGatewayV2Event);
-    return { request, response: await handleHttpRequest(await cloudDependencies(), request) };
+    return { request, response: await handleHttpRequest(await httpDependencies(), request) };
   },
   ({ request, response }) => httpReport(request.method, request.path, response),
 );
 
-/** The HTTP API (API Gateway v2) and `Tuning Job Requested` events. */
+/** The HTTP API (API Gateway v2: jobs, champion, templates, subscriptions) and `Tuning Job Requested` events. */
 export async function handler(event: unknown) {
   if (isApiGatewayV2(event)) return (await onHttp(event)).response;
   return onEvent(event);

@@ -49,14 +49,20 @@ export function busRulesFrom(document: unknown, source = 'serverless.yml'): BusR
     fn.events.forEach((event, i) => {
       if (!('eventBridge' in event)) return;
       const where = `functions.${functionName}.events[${i}].eventBridge`;
+      // A scheduled rule (`schedule: rate(...)` or `cron(...)`) matches no event: nothing to route.
+      if (isSchedule(event['eventBridge'])) return;
       const rule = eventBridgeEvent.safeParse(event);
-      if (!rule.success) throw new ValidationError(source, [{ path: `${where}.pattern`, message: 'is required and must be a mapping' }]);
+      if (!rule.success) throw new ValidationError(source, [{ path: `${where}.pattern`, message: 'is required (unless the rule is a schedule) and must be a mapping' }]);
       const pattern = validateEventPattern(rule.data.eventBridge.pattern);
       const bus = rule.data.eventBridge.eventBus;
       rules.push({ functionName, pattern, eventBus: typeof bus === 'string' ? bus : bus === undefined ? 'default' : 'custom' });
     });
   }
   return rules;
+}
+
+function isSchedule(rule: unknown): boolean {
+  return typeof rule === 'object' && rule !== null && 'schedule' in rule && !('pattern' in rule);
 }
 
 /** CloudFormation short-form tags (!Ref, !GetAtt, !Sub ...) parse as plain values; routing ignores them. */

@@ -29,7 +29,7 @@ function documents(path: string): unknown[] {
 
 const bus = new LocalBus({
   rules: loadBusRules(join(EVENTS_DIR, '..', 'serverless.yml')),
-  targets: Object.fromEntries(['submit', 'status-change', 'trial-fan-out', 'promote-best'].map((f) => [f, async () => undefined])),
+  targets: Object.fromEntries(['submit', 'status-change', 'trial-fan-out', 'promote-best', 'notify', 'trigger'].map((f) => [f, async () => undefined])),
 });
 
 const ownDetail = z.object({ eventId: z.string(), subject: z.string(), jobId: z.string() });

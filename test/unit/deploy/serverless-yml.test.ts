@@ -22,7 +22,7 @@ describe('serverless.yml', () => {
   });
 
   it('declares the functions, each with a handler file that exists', () => {
-    expect(Object.keys(yml.functions)).toEqual(expect.arrayContaining(['promote-best', 'status-change', 'submit', 'trial-fan-out']));
+    expect(Object.keys(yml.functions).sort()).toEqual(['inbound-webhook', 'notify', 'promote-best', 'reconcile', 'retune', 'status-change', 'submit', 'trial-fan-out', 'trigger']);
     for (const [name, fn] of Object.entries(yml.functions)) {
       const file = fn.handler.replace(/\.[^.]+$/, '.ts');
       expect(existsSync(join(ROOT, file)), `${name}: ${file}`).toBe(true);

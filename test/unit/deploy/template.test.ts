@@ -21,16 +21,18 @@ const ONE_MB = 1_000_000;
  * function gets an entry here: the list is the review of its role.
  */
 const LEDGER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+/** submitJob at SageMaker: create (tagged), adopt (describe, read the tag back), pass the training role. */
+const CREATE_TUNING_JOB = ['iam:PassRole', 'sagemaker:AddTags', 'sagemaker:CreateHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTags'];
 const EXPECTED_ACTIONS: Record<string, string[]> = {
   submit: [
     ...LEDGER,
+    ...CREATE_TUNING_JOB,
     'events:PutEvents',
-    'iam:PassRole',
-    'sagemaker:AddTags',
-    'sagemaker:CreateHyperParameterTuningJob',
-    'sagemaker:DescribeHyperParameterTuningJob',
-    'sagemaker:ListTags',
     'sagemaker:StopHyperParameterTuningJob',
+    // templates (list: Scan; delete: BatchWriteItem) and subscriptions (delete: a transaction of Deletes)
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Scan',
   ],
   'status-change': [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
   'trial-fan-out': [...LEDGER, 'events:PutEvents', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
@@ -42,8 +44,32 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sagemaker:DescribeModelPackageGroup',
     'sagemaker:DescribeTrainingJob',
   ],
+  // subscriptions (Query), the job's spec notify URLs (GetItem), dead letters (Put), disabling (Update)
+  notify: [...LEDGER],
+  // matching templates is a scan for their HEAD items
+  trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan'],
+  retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
+  reconcile: [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  'inbound-webhook': [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
 };
-const OWN_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'];
+const FUNCTIONS = ['inbound-webhook', 'notify', 'promote-best', 'reconcile', 'retune', 'status-change', 'submit', 'trial-fan-out', 'trigger'];
+/** Every function writes its own logs; one invoked asynchronously also sends its own dead letters. */
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const DEAD_LETTER_ACTIONS = ['sqs:SendMessage'];
+const SUBMIT_ROUTES = [
+  'DELETE /subscriptions/{id}',
+  'DELETE /templates/{name}',
+  'GET /jobs/{jobId}',
+  'GET /jobs/{jobId}/trials',
+  'GET /models/{model}/champion',
+  'GET /subscriptions',
+  'GET /templates',
+  'GET /templates/{name}',
+  'POST /jobs',
+  'POST /jobs/{jobId}/stop',
+  'POST /subscriptions',
+  'PUT /templates/{name}',
+];
 
 // -- the template's shapes, as far as the checks read them ---------------------------------------
 
@@ -174,7 +200,7 @@ function asyncInvoked(fn: LambdaFunction): boolean {
 
 describe('the packaged CloudFormation template', () => {
   it('has every function on nodejs22.x, one bundle each, each zip under 1 MB with its source map', () => {
-    expect(functions.length).toBeGreaterThanOrEqual(4);
+    expect(functions.map((f) => f.key).sort()).toEqual(FUNCTIONS);
     const zips = readdirSync(dir).filter((f) => f.endsWith('.zip'));
     for (const fn of functions) {
       expect(fn.resource.Properties['Runtime'], fn.key).toBe('nodejs22.x');
@@ -199,7 +225,8 @@ describe('the packaged CloudFormation template', () => {
       const expected = EXPECTED_ACTIONS[fn.key];
       expect(expected, `add ${fn.key}'s actions to EXPECTED_ACTIONS in this test`).toBeDefined();
       const granted = new Set(statementsOf(roleOf(fn)[1]).flatMap(actionsOf));
-      expect([...granted].sort(), fn.key).toEqual([...new Set([...(expected ?? []), ...OWN_ACTIONS])].sort());
+      const own = [...LOG_ACTIONS, ...(asyncInvoked(fn) ? DEAD_LETTER_ACTIONS : [])];
+      expect([...granted].sort(), fn.key).toEqual([...new Set([...(expected ?? []), ...own])].sort());
     }
   });
 
@@ -295,11 +322,74 @@ describe('the packaged CloudFormation template', () => {
     expect(props['PointInTimeRecoverySpecification']).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 
-  it('routes the whole HTTP API to submit', () => {
-    const routes = Object.values(template.Resources)
-      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
-      .map((r) => r.Properties['RouteKey']);
-    expect(routes.sort()).toEqual(['GET /jobs/{jobId}', 'GET /jobs/{jobId}/trials', 'GET /models/{model}/champion', 'POST /jobs', 'POST /jobs/{jobId}/stop']);
+  it('routes the HTTP API to submit behind IAM auth, and only the signed inbound webhooks to inbound-webhook without it', () => {
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const integrationOf = (route: Resource): string => JSON.stringify(route.Properties['Target']);
+    const submitIntegration = 'HttpApiIntegrationSubmit';
+    const submitRoutes = routes.filter((r) => integrationOf(r).includes(`"${submitIntegration}"`));
+    expect(submitRoutes.map((r) => r.Properties['RouteKey']).sort()).toEqual(SUBMIT_ROUTES);
+    for (const route of submitRoutes) {
+      expect(route.Properties['AuthorizationType'], String(route.Properties['RouteKey'])).toBe('AWS_IAM');
+      expect(route.Properties['AuthorizerId'], String(route.Properties['RouteKey'])).toBeUndefined();
+    }
+    const others = routes.filter((r) => !submitRoutes.includes(r));
+    expect(others.map((r) => r.Properties['RouteKey'])).toEqual(['POST /hooks/{template}']);
+    const hooks = others[0] as Resource;
+    expect(integrationOf(hooks)).toContain('"HttpApiIntegrationInboundDashwebhook"');
+    // signature-authenticated by the handler: no IAM, no authorizer
+    expect(hooks.Properties['AuthorizationType'] ?? 'NONE').toBe('NONE');
+    expect(hooks.Properties['AuthorizerId']).toBeUndefined();
+  });
+
+  it('runs reconcile every 15 minutes and the example retune weekly, with the scheduled time as its slot', () => {
+    const schedules = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties['ScheduleExpression'] !== undefined)
+      .map((r) => {
+        const [target] = r.Properties['Targets'] as Record<string, Json>[];
+        return { schedule: r.Properties['ScheduleExpression'], fn: referencedId(target?.['Arn']), target };
+      });
+    const fnId = (key: string) => functions.find((f) => f.key === key)?.logicalId;
+    expect(schedules.map((s) => [s.fn, s.schedule]).sort()).toEqual(
+      [
+        [fnId('reconcile'), 'rate(15 minutes)'],
+        [fnId('retune'), 'cron(0 3 ? * MON *)'],
+      ].sort(),
+    );
+    const retune = schedules.find((s) => s.fn === fnId('retune'));
+    const transformer = retune?.target?.['InputTransformer'] as { InputPathsMap: Record<string, string>; InputTemplate: string };
+    expect(transformer.InputPathsMap).toEqual({ time: '$.time' });
+    // what EventBridge sends: the placeholder is replaced by the quoted time
+    const input = JSON.parse(transformer.InputTemplate.replace('<time>', JSON.stringify('2026-01-05T03:00:00Z'))) as unknown;
+    expect(input).toEqual({ template: 'iris-forest', slot: '2026-01-05T03:00:00Z' });
+  });
+
+  it('routes S3 Object Created in the data buckets (default bus) and Dataset Ready to trigger', () => {
+    const trigger = functions.find((f) => f.key === 'trigger');
+    const patterns = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule' && (r.Properties['Targets'] as Record<string, Json>[]).some((t) => referencedId(t['Arn']) === trigger?.logicalId))
+      .map((r) => ({ bus: r.Properties['EventBusName'], pattern: r.Properties['EventPattern'] }));
+    expect(patterns).toContainEqual({
+      bus: undefined,
+      pattern: { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [{ prefix: 'tunewire-dev-' }] } } },
+    });
+    expect(patterns.filter((p) => p.bus !== undefined).map((p) => p.pattern)).toEqual([
+      { source: ['tunewire.datasets'], 'detail-type': ['Dataset Ready'] },
+      { source: ['tunewire'], 'detail-type': ['Tuning Job Finished'] },
+    ]);
+  });
+
+  it('gives notify the time to wait out its webhook retries, and one Lambda retry', () => {
+    const notify = functions.find((f) => f.key === 'notify');
+    expect(notify?.resource.Properties['Timeout']).toBe(600);
+    const config = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && referencedId(r.Properties['FunctionName']) === notify?.logicalId);
+    expect(config?.Properties['MaximumRetryAttempts']).toBe(1);
+  });
+
+  it('outputs every dead-letter queue URL', () => {
+    const queues = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue').map(([id]) => id);
+    expect(queues).toHaveLength(FUNCTIONS.length - 1); // inbound-webhook: API Gateway only
+    const outputs = Object.values(template.Outputs ?? {}).map((o) => referencedId(o.Value));
+    for (const queue of queues) expect(outputs, queue).toContain(queue);
   });
 
   it('gives every function the environment for structured logs and metrics', () => {

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { LocalBus, toEnvelope } from '../../../../shared/adapters/bus/local-bus';
-import { loadBusRules } from '../../../../shared/adapters/bus/serverless-rules';
+import { busRulesFrom, loadBusRules } from '../../../../shared/adapters/bus/serverless-rules';
+import { ValidationError } from '../../../../shared/domain/errors';
 import { makeEvent } from '../../../../shared/domain/events';
 import type { EventBridgeEnvelope } from '../../../../shared/edge/envelopes';
 import { loadEvent } from '../../../support/fixtures';
 
 const SERVERLESS_YML = join(import.meta.dirname, '..', '..', '..', '..', 'serverless.yml');
-const FUNCTIONS = ['submit', 'status-change', 'trial-fan-out', 'promote-best'];
+/** The functions an EventBridge pattern routes to (retune and reconcile are schedules, inbound-webhook is HTTP). */
+const FUNCTIONS = ['submit', 'status-change', 'trial-fan-out', 'promote-best', 'notify', 'trigger'];
 
 function recordingTargets() {
   const calls: Array<{ fn: string; id: string }> = [];
@@ -23,8 +25,37 @@ const sample = (path: string) => loadEvent(path) as unknown as EventBridgeEnvelo
 describe('loadBusRules', () => {
   it('reads every EventBridge rule of serverless.yml with its function', () => {
     const rules = loadBusRules(SERVERLESS_YML);
-    expect(rules.map((r) => r.functionName)).toEqual(['submit', 'status-change', 'status-change', 'trial-fan-out', 'trial-fan-out', 'trial-fan-out', 'promote-best']);
-    expect(rules.filter((r) => r.eventBus === 'default')).toHaveLength(2);
+    expect(rules.map((r) => r.functionName)).toEqual([
+      'submit',
+      'status-change',
+      'status-change',
+      'trial-fan-out',
+      'trial-fan-out',
+      'trial-fan-out',
+      'promote-best',
+      'notify',
+      'trigger',
+      'trigger',
+      'trigger',
+    ]);
+    // the AWS service events: SageMaker (status-change, trial-fan-out) and S3 (trigger)
+    expect(rules.filter((r) => r.eventBus === 'default').map((r) => r.functionName)).toEqual(['status-change', 'trial-fan-out', 'trigger']);
+  });
+
+  it('skips scheduled rules, which match no event, and still refuses a rule with neither pattern nor schedule', () => {
+    const withSchedules = {
+      functions: {
+        reconcile: { handler: 'h', events: [{ eventBridge: { schedule: 'rate(15 minutes)', retryPolicy: { maximumRetryAttempts: 1 } } }] },
+        retune: {
+          handler: 'h',
+          events: [{ eventBridge: { schedule: 'cron(0 3 ? * MON *)', inputTransformer: { inputPathsMap: { time: '$.time' }, inputTemplate: '{"slot": <time>}' } } }],
+        },
+        'promote-best': { handler: 'h', events: [{ eventBridge: { pattern: { source: ['tunewire'], 'detail-type': ['Tuning Job Finished'] } } }] },
+      },
+    };
+    expect(busRulesFrom(withSchedules).map((r) => r.functionName)).toEqual(['promote-best']);
+    const neither = { functions: { broken: { handler: 'h', events: [{ eventBridge: { eventBus: 'tunewire' } }] } } };
+    expect(() => busRulesFrom(neither)).toThrow(ValidationError);
   });
 });
 
@@ -35,15 +66,17 @@ describe('LocalBus', () => {
     const cases: Array<[string, string[]]> = [
       ['local/tuning-job-state-change.running.json', ['status-change']],
       ['local/trial-state-change.completed.json', ['trial-fan-out']],
-      ['tunewire/tuning-job-status-changed.json', ['trial-fan-out']],
-      ['tunewire/tuning-job-finished.json', ['promote-best']],
+      // every one of our events (source tunewire) also goes to notify
+      ['tunewire/tuning-job-status-changed.json', ['trial-fan-out', 'notify']],
+      ['tunewire/tuning-job-finished.json', ['promote-best', 'notify', 'trigger']],
       ['tunewire/tuning-job-requested.json', ['submit']],
+      ['triggers/dataset-ready.json', ['trigger']],
     ];
     for (const [file, expected] of cases) expect(bus.route(sample(file)), file).toEqual(expected);
 
     bus.inject(sample('tunewire/tuning-job-finished.json'));
     await bus.drain();
-    expect(calls.map((c) => c.fn)).toEqual(['promote-best']);
+    expect(calls.map((c) => c.fn).sort()).toEqual(['notify', 'promote-best', 'trigger']);
   });
 
   it('follows a change to a rule in serverless.yml and nothing else', () => {
@@ -57,13 +90,13 @@ describe('LocalBus', () => {
       return new LocalBus({ rules: loadBusRules(file), targets: recordingTargets().targets });
     };
     const finished = sample('tunewire/tuning-job-finished.json');
-    expect(write().route(finished)).toEqual(['promote-best']);
+    expect(write().route(finished)).toEqual(['promote-best', 'notify', 'trigger']);
 
     const promoteRule = document.functions['promote-best']?.events[0]?.eventBridge as { pattern: Record<string, unknown> };
     promoteRule.pattern = { source: ['tunewire'], 'detail-type': ['Tuning Job Finished'], detail: { status: ['succeeded'] } };
     const failed = { ...finished, detail: { ...finished.detail, status: 'failed' } };
-    expect(write().route(finished)).toEqual(['promote-best']);
-    expect(write().route(failed)).toEqual([]);
+    expect(write().route(finished)).toEqual(['promote-best', 'notify', 'trigger']);
+    expect(write().route(failed)).toEqual(['notify', 'trigger']);
   });
 
   it('delivers our events with the deterministic id in the detail, as on EventBridge', async () => {
@@ -72,7 +105,11 @@ describe('LocalBus', () => {
     const event = makeEvent('job.finished', 'j1:finished', 'j1', { jobId: 'j1', name: 'n', provider: 'local', status: 'succeeded' }, new Date(0));
     await bus.publish([event]);
     await bus.drain();
-    expect(calls).toEqual([{ fn: 'promote-best', id: 'j1:finished' }]);
+    expect(calls.sort((a, b) => a.fn.localeCompare(b.fn))).toEqual([
+      { fn: 'notify', id: 'j1:finished' },
+      { fn: 'promote-best', id: 'j1:finished' },
+      { fn: 'trigger', id: 'j1:finished' },
+    ]);
     expect(toEnvelope(event).detail).toMatchObject({ eventId: 'j1:finished', subject: 'j1', jobId: 'j1' });
   });
 
