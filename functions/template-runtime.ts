@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ledgerClient } from '../shared/composition';
 import { DynamoDbTemplateStore } from '../shared/adapters/dynamodb/dynamodb-template-store';
 import { loadConfig } from '../shared/config';
 import type { TemplateDependencies } from '../shared/use-cases/manage-templates';
@@ -10,7 +10,7 @@ let dependencies: Promise<TemplateDependencies> | undefined;
 export function templateDependencies(): Promise<TemplateDependencies> {
   dependencies ??= cloudDependencies().then((deps) => {
     const config = loadConfig(process.env);
-    const client = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+    const client = ledgerClient(config);
     return { ...deps, templates: new DynamoDbTemplateStore({ client, tableName: config.tableName }) };
   });
   return dependencies;

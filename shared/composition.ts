@@ -13,13 +13,22 @@ import { ProviderCatalog, type Dependencies, type ProviderEntry } from './use-ca
  * Cloud providers register their bindings as they are added (SageMaker, Vertex AI, ML Engine).
  */
 export async function createCloudDependencies(config: Config, providers: Partial<Record<ProviderName, ProviderEntry>>): Promise<Dependencies> {
-  const dynamo = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const dynamo = ledgerClient(config);
   return {
     ledger: new DynamoDbLedger({ client: dynamo, tableName: config.tableName }),
     bus: await createBus(config),
     clock: systemClock,
     providers: new ProviderCatalog(providers),
   };
+}
+
+/**
+ * The DynamoDB client every function uses for the ledger's table. Throttling is retried by the
+ * SDK's standard strategy; 8 attempts (not the default 3) ride out heavy throttling, as the
+ * property tests showed at 50%.
+ */
+export function ledgerClient(config: Pick<Config, 'region' | 'dynamoEndpoint'>): DynamoDBClient {
+  return new DynamoDBClient({ region: config.region, maxAttempts: 8, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
 }
 
 async function createBus(config: Config): Promise<EventBus> {

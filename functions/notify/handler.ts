@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ledgerClient } from '../../shared/composition';
 import { DynamoDbLedger } from '../../shared/adapters/dynamodb/dynamodb-ledger';
 import { loadConfig } from '../../shared/config';
 import { handleNotifyEvent } from '../../shared/edge/notify-events';
@@ -13,7 +13,7 @@ let dependencies: NotifyDependencies | undefined;
 function notifyDependencies(): NotifyDependencies {
   if (!dependencies) {
     const config = loadConfig(process.env);
-    const client = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+    const client = ledgerClient(config);
     dependencies = createNotifyDependencies({
       client,
       tableName: config.tableName,

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ledgerClient } from '../../shared/composition';
 import { loadConfig } from '../../shared/config';
 import { handleSubmitEvent } from '../../shared/edge/handlers';
 import { handleHttpRequest, type HttpResponse } from '../../shared/edge/http-api';
@@ -16,7 +16,7 @@ let apiDependencies: Promise<ApiDependencies> | undefined;
 function httpDependencies(): Promise<ApiDependencies> {
   apiDependencies ??= templateDependencies().then((deps) => {
     const config = loadConfig(process.env);
-    const client = new DynamoDBClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+    const client = ledgerClient(config);
     const webhooks = createNotifyDependencies({ client, tableName: config.tableName, ledger: deps.ledger, clock: deps.clock, config: loadWebhookConfig(process.env) });
     return { ...deps, webhooks };
   });

@@ -78,6 +78,7 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   const client = new DynamoDBClient({
     endpoint: dynamoEndpoint,
     region: env.AWS_REGION ?? 'us-east-1',
+    maxAttempts: 8,
     // DynamoDB Local takes any keys; real credentials are used when they are set.
     ...(env.AWS_ACCESS_KEY_ID || external ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   });
