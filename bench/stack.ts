@@ -11,7 +11,7 @@ import { readSpec } from '../shared/cli/main';
 import type { AnyTunewireEvent } from '../shared/domain/events';
 import type { TuningSpec } from '../shared/domain/spec';
 import type { EventBridgeEnvelope } from '../shared/edge/envelopes';
-import { handlePromoteEvent, handleStatusChangeEvent, handleSubmitEvent, handleTrialFanOutEvent } from '../shared/edge/handlers';
+import { coreTargets } from '../shared/edge/handlers';
 import type { EventBus } from '../shared/ports/bus';
 import { systemClock } from '../shared/ports/clock';
 import { ProviderCatalog, type Dependencies } from '../shared/use-cases/dependencies';
@@ -95,10 +95,7 @@ export async function sageMakerWorld(ledger: DynamoDbLedger, options: { fake?: F
     concurrency: options.concurrency ?? 4,
     rules: loadBusRules(join(ROOT, 'serverless.yml')),
     targets: {
-      submit: (e) => handleSubmitEvent(use(), e),
-      'status-change': (e) => handleStatusChangeEvent(use(), e),
-      'trial-fan-out': (e) => handleTrialFanOutEvent(use(), e),
-      'promote-best': (e) => handlePromoteEvent(use(), e),
+      ...coreTargets(use),
       // serverless.yml routes our events to these too; not under test here
       notify: async () => undefined,
       trigger: async () => undefined,

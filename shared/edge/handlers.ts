@@ -129,3 +129,16 @@ export function handleSubmitEvent(deps: Dependencies, raw: unknown): Promise<Han
     return { outcome: created ? 'applied' : 'duplicate', jobId: job.jobId, detail: `job ${job.jobId} ${job.status}` };
   });
 }
+
+/**
+ * The four core functions' handler bodies by their serverless.yml names, for an in-process bus.
+ * `deps` is read when an event arrives, so the bus and the dependencies can refer to each other.
+ */
+export function coreTargets(deps: () => Dependencies): Record<'submit' | 'status-change' | 'trial-fan-out' | 'promote-best', (event: unknown) => Promise<HandledEvent>> {
+  return {
+    submit: (event) => handleSubmitEvent(deps(), event),
+    'status-change': (event) => handleStatusChangeEvent(deps(), event),
+    'trial-fan-out': (event) => handleTrialFanOutEvent(deps(), event),
+    'promote-best': (event) => handlePromoteEvent(deps(), event),
+  };
+}

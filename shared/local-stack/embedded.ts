@@ -14,7 +14,7 @@ import { handleTriggerEvent } from '../edge/trigger-events';
 import { ensureTable } from '../adapters/dynamodb/table';
 import { LedgerModelRegistry } from '../adapters/local/ledger-model-registry';
 import { LocalProvider } from '../adapters/local/local-provider';
-import { handlePromoteEvent, handleStatusChangeEvent, handleSubmitEvent, handleTrialFanOutEvent } from '../edge/handlers';
+import { coreTargets } from '../edge/handlers';
 import { systemClock } from '../ports/clock';
 import { ProviderCatalog, type Dependencies } from '../use-cases/dependencies';
 import { startDynamoDbLocal } from './dynamodb-local';
@@ -89,10 +89,7 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   let deps: (TemplateDependencies & { readonly webhooks: NotifyDependencies }) | undefined;
   const ready = () => deps as TemplateDependencies & { readonly webhooks: NotifyDependencies };
   const targets: Record<string, (event: unknown) => Promise<unknown>> = {
-    submit: (event) => handleSubmitEvent(ready(), event),
-    'status-change': (event) => handleStatusChangeEvent(ready(), event),
-    'trial-fan-out': (event) => handleTrialFanOutEvent(ready(), event),
-    'promote-best': (event) => handlePromoteEvent(ready(), event),
+    ...coreTargets(ready),
     notify: (event) => handleNotifyEvent(ready().webhooks, event),
     trigger: (event) => handleTriggerEvent(ready(), event),
   };

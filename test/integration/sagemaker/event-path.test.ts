@@ -8,7 +8,7 @@ import { SageMakerModelRegistry } from '../../../shared/adapters/sagemaker/sagem
 import { SageMakerProvider } from '../../../shared/adapters/sagemaker/sagemaker-provider';
 import { detailTypeOf } from '../../../shared/domain/events';
 import type { JobRecord } from '../../../shared/domain/job';
-import { handlePromoteEvent, handleStatusChangeEvent, handleSubmitEvent, handleTrialFanOutEvent } from '../../../shared/edge/handlers';
+import { coreTargets } from '../../../shared/edge/handlers';
 import type { EventBridgeEnvelope } from '../../../shared/edge/envelopes';
 import { readSpec } from '../../../shared/cli/main';
 import { systemClock } from '../../../shared/ports/clock';
@@ -44,10 +44,7 @@ describe('SageMaker through events', () => {
     bus = new LocalBus({
       rules: loadBusRules(join(ROOT, 'serverless.yml')),
       targets: {
-        submit: (e) => handleSubmitEvent(use(), e),
-        'status-change': (e) => handleStatusChangeEvent(use(), e),
-        'trial-fan-out': (e) => handleTrialFanOutEvent(use(), e),
-        'promote-best': (e) => handlePromoteEvent(use(), e),
+        ...coreTargets(use),
         // serverless.yml routes our events to these too; not under test here
         notify: async () => undefined,
         trigger: async () => undefined,
