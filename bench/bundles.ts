@@ -1,4 +1,3 @@
-import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -11,7 +10,11 @@ import { median } from './stats';
 const run = promisify(execFile);
 
 export interface BundleRow {
+  /** The function, as serverless.yml names it. */
   readonly name: string;
+  /** The zip uploaded to Lambda. */
+  readonly zipBytes: number;
+  /** The bundle inside it (handler.mjs, minified), what Lambda loads. */
   readonly bytes: number;
 }
 
@@ -22,7 +25,13 @@ export interface ColdStartRow {
   readonly error?: string;
 }
 
-/** `osls package` once, then the size of every zip it left in .serverless/. */
+/** Where the deployment bundles are unpacked, inside the repo so their few externals resolve. */
+const UNPACKED = join(ROOT, 'node_modules', '.cache', 'tunewire-bench');
+
+/**
+ * `osls package` once (serverless.yml's esbuild settings), then each zip it left in .serverless/
+ * unpacked: the sizes of the zip and of the bundle in it.
+ */
 export async function packagedBundles(): Promise<{ rows: BundleRow[]; error?: string }> {
   let error: string | undefined;
   try {
@@ -32,54 +41,39 @@ export async function packagedBundles(): Promise<{ rows: BundleRow[]; error?: st
     error = (failure.stderr || failure.stdout || failure.message).trim().split('\n').slice(-5).join(' ').slice(0, 400);
   }
   const dir = join(ROOT, '.serverless');
-  const rows = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith('.zip'))
-        .map((f) => ({ name: f, bytes: statSync(join(dir, f)).size }))
-    : [];
+  await rm(UNPACKED, { recursive: true, force: true });
+  await mkdir(UNPACKED, { recursive: true });
+  const rows: BundleRow[] = [];
+  for (const zip of existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.zip')) : []) {
+    const name = zip.replace(/\.zip$/, '');
+    await run('unzip', ['-o', '-q', join(dir, zip), '-d', join(UNPACKED, name)]);
+    const bundle = join(UNPACKED, name, 'functions', name, 'handler.mjs');
+    rows.push({ name, zipBytes: statSync(join(dir, zip)).size, bytes: existsSync(bundle) ? statSync(bundle).size : Number.NaN });
+  }
   return { rows, ...(error ? { error } : {}) };
 }
 
 const RUNS = 5;
 
 /**
- * Each functions/<name>/handler.ts bundled as serverless.yml's esbuild settings do (ESM, node,
- * @aws-sdk/* external, as the Lambda runtime provides it), then imported in a fresh node process
- * RUNS times; the median import time is reported.
+ * Each deployment bundle (from `packagedBundles`) imported in a fresh node process RUNS times, as
+ * a Lambda cold start loads it; the median import time is reported.
  */
-export async function coldStarts(): Promise<ColdStartRow[]> {
-  // inside the repo, so the external @aws-sdk/* resolve from node_modules
-  const out = join(ROOT, 'node_modules', '.cache', 'tunewire-bench');
-  await rm(out, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
-  const functions = readdirSync(join(ROOT, 'functions')).filter((f) => existsSync(join(ROOT, 'functions', f, 'handler.ts')));
+export async function coldStarts(bundles: readonly BundleRow[]): Promise<ColdStartRow[]> {
   const rows: ColdStartRow[] = [];
-  for (const fn of functions) {
-    const outfile = join(out, `${fn}.mjs`);
-    await build({
-      entryPoints: [join(ROOT, 'functions', fn, 'handler.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      mainFields: ['module', 'main'],
-      external: ['@aws-sdk/*'],
-      // a renamed import: some bundled modules import createRequire themselves
-      banner: { js: "import { createRequire as benchCreateRequire } from 'module'; const require = benchCreateRequire(import.meta.url);" },
-      logLevel: 'silent',
-    });
+  for (const { name, bytes } of bundles) {
+    const bundle = join(UNPACKED, name, 'functions', name, 'handler.mjs');
     const times: number[] = [];
-    const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(outfile).href)}); console.log(performance.now() - t);`;
+    const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(performance.now() - t);`;
     try {
       for (let i = 0; i < RUNS; i++) {
-        const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: out, env: { ...process.env, AWS_REGION: 'us-east-1' } });
+        const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: UNPACKED, env: { ...process.env, AWS_REGION: 'us-east-1' } });
         times.push(Number(stdout.trim().split('\n').pop()));
       }
-      rows.push({ fn, bundleBytes: statSync(outfile).size, importMs: median(times) });
+      rows.push({ fn: name, bundleBytes: bytes, importMs: median(times) });
     } catch (error) {
       const text = (error as { stderr?: string }).stderr ?? String(error);
-      rows.push({ fn, bundleBytes: statSync(outfile).size, importMs: Number.NaN, error: text.split('\n').find((l) => /Error/.test(l))?.trim() ?? 'import failed' });
+      rows.push({ fn: name, bundleBytes: bytes, importMs: Number.NaN, error: text.split('\n').find((l) => /Error/.test(l))?.trim() ?? 'import failed' });
     }
   }
   return rows;

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     step('osls package');
     const bundles = await packagedBundles();
     step('cold starts');
-    const cold = await coldStarts();
+    const cold = await coldStarts(bundles.rows);
     const results: BenchResults = {
       latency,
       apiCalls,
