@@ -1,16 +1,18 @@
-import { createCloudDependencies } from '../shared/composition';
+import { createCloudDependencies, type AppDependencies } from '../shared/composition';
 import { loadConfig } from '../shared/config';
 import { eventFacts, eventLagMs } from '../shared/observability/event-facts';
 import { emfRecord, type MetricValues } from '../shared/observability/metrics';
 import { cloudProviderEntries, providerSettingsFrom } from '../shared/provider-bindings';
-import type { Dependencies } from '../shared/use-cases/dependencies';
+import { loadWebhookConfig } from '../shared/webhooks-composition';
 import type { HandledEvent } from '../shared/use-cases/provider-events';
 
-let dependencies: Promise<Dependencies> | undefined;
+let dependencies: Promise<AppDependencies> | undefined;
 
 /** The composition root, built once per cold start from the function's environment. */
-export function cloudDependencies(): Promise<Dependencies> {
-  dependencies ??= Promise.resolve().then(() => createCloudDependencies(loadConfig(process.env), cloudProviderEntries(providerSettingsFrom(process.env))));
+export function cloudDependencies(): Promise<AppDependencies> {
+  dependencies ??= Promise.resolve().then(() =>
+    createCloudDependencies(loadConfig(process.env), cloudProviderEntries(providerSettingsFrom(process.env)), loadWebhookConfig(process.env)),
+  );
   return dependencies;
 }
 

@@ -2,23 +2,38 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgeBus } from './adapters/bus/eventbridge-bus';
 import { DynamoDbLedger } from './adapters/dynamodb/dynamodb-ledger';
+import { DynamoDbTemplateStore } from './adapters/dynamodb/dynamodb-template-store';
 import type { Config } from './config';
 import type { EventBus } from './ports/bus';
 import { systemClock } from './ports/clock';
 import type { ProviderName } from './domain/spec';
-import { ProviderCatalog, type Dependencies, type ProviderEntry } from './use-cases/dependencies';
+import { ProviderCatalog, type ProviderEntry } from './use-cases/dependencies';
+import type { TemplateDependencies } from './use-cases/manage-templates';
+import type { NotifyDependencies } from './use-cases/notify';
+import { createNotifyDependencies, type WebhookConfig } from './webhooks-composition';
+
+/** Everything any function's use cases need: the core, the template store and the webhooks. */
+export type AppDependencies = TemplateDependencies & { readonly webhooks: NotifyDependencies };
 
 /**
- * The composition root for deployed functions: every client is built here, once per cold start.
- * Cloud providers register their bindings as they are added (SageMaker, Vertex AI, ML Engine).
+ * The composition root for deployed functions: every client is built here, once per cold start,
+ * and shared by the stores on the one table.
  */
-export async function createCloudDependencies(config: Config, providers: Partial<Record<ProviderName, ProviderEntry>>): Promise<Dependencies> {
-  const dynamo = ledgerClient(config);
+export async function createCloudDependencies(
+  config: Config,
+  providers: Partial<Record<ProviderName, ProviderEntry>>,
+  webhookConfig: WebhookConfig,
+): Promise<AppDependencies> {
+  const client = ledgerClient(config);
+  const { tableName } = config;
+  const ledger = new DynamoDbLedger({ client, tableName });
   return {
-    ledger: new DynamoDbLedger({ client: dynamo, tableName: config.tableName }),
+    ledger,
     bus: await createBus(config),
     clock: systemClock,
     providers: new ProviderCatalog(providers),
+    templates: new DynamoDbTemplateStore({ client, tableName }),
+    webhooks: createNotifyDependencies({ client, tableName, ledger, clock: systemClock, config: webhookConfig }),
   };
 }
 

@@ -2,14 +2,13 @@ import * as z from 'zod';
 import { EventValidationError } from '../../shared/domain/errors';
 import { zodIssues } from '../../shared/domain/spec';
 import { retune } from '../../shared/use-cases/retune';
-import { logOutcome } from '../runtime';
-import { templateDependencies } from '../template-runtime';
+import { cloudDependencies, logOutcome } from '../runtime';
 
 /** `{ template, slot? }`: slot is the scheduler's `<aws.scheduler.scheduled-time>`; without it, the current hour. */
 const scheduleInput = z.object({ template: z.string().min(1), slot: z.string().min(1).optional() });
 
 export async function handler(event: unknown) {
-  const deps = await templateDependencies();
+  const deps = await cloudDependencies();
   const parsed = scheduleInput.safeParse(event);
   if (!parsed.success) {
     const error = new EventValidationError('retune schedule input', zodIssues(parsed.error));

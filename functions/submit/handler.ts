@@ -1,27 +1,7 @@
-import { ledgerClient } from '../../shared/composition';
-import { loadConfig } from '../../shared/config';
 import { handleSubmitEvent } from '../../shared/edge/handlers';
 import { handleHttpRequest, type HttpResponse } from '../../shared/edge/http-api';
-import type { TemplateDependencies } from '../../shared/use-cases/manage-templates';
-import type { NotifyDependencies } from '../../shared/use-cases/notify';
-import { createNotifyDependencies, loadWebhookConfig } from '../../shared/webhooks-composition';
 import { cloudDependencies, observed, reportHandled, type Report } from '../runtime';
-import { templateDependencies } from '../template-runtime';
 import { fromApiGatewayV2, isApiGatewayV2, type ApiGatewayV2Event } from './api-gateway';
-
-type ApiDependencies = TemplateDependencies & { readonly webhooks: NotifyDependencies };
-let apiDependencies: Promise<ApiDependencies> | undefined;
-
-/** The API's dependencies: the composition root plus templates and webhook subscriptions (same table). */
-function httpDependencies(): Promise<ApiDependencies> {
-  apiDependencies ??= templateDependencies().then((deps) => {
-    const config = loadConfig(process.env);
-    const client = ledgerClient(config);
-    const webhooks = createNotifyDependencies({ client, tableName: config.tableName, ledger: deps.ledger, clock: deps.clock, config: loadWebhookConfig(process.env) });
-    return { ...deps, webhooks };
-  });
-  return apiDependencies;
-}
 
 const onEvent = observed(
   'submit',
@@ -33,7 +13,7 @@ const onHttp = observed(
   'submit',
   async (event) => {
     const request = fromApiGatewayV2(event as ApiGatewayV2Event);
-    return { request, response: await handleHttpRequest(await httpDependencies(), request) };
+    return { request, response: await handleHttpRequest(await cloudDependencies(), request) };
   },
   ({ request, response }) => httpReport(request.method, request.path, response),
 );

@@ -6,8 +6,7 @@ import { LocalBus, type Delivery } from '../adapters/bus/local-bus';
 import { loadBusRules } from '../adapters/bus/serverless-rules';
 import { DynamoDbLedger } from '../adapters/dynamodb/dynamodb-ledger';
 import { DynamoDbTemplateStore } from '../adapters/dynamodb/dynamodb-template-store';
-import type { TemplateDependencies } from '../use-cases/manage-templates';
-import type { NotifyDependencies } from '../use-cases/notify';
+import type { AppDependencies } from '../composition';
 import { createNotifyDependencies, loadWebhookConfig } from '../webhooks-composition';
 import { handleNotifyEvent } from '../edge/notify-events';
 import { handleTriggerEvent } from '../edge/trigger-events';
@@ -24,7 +23,7 @@ export const LOCAL_TABLE = 'tunewire-local';
 
 export interface EmbeddedStack {
   /** Everything the use cases need, the template store and the webhook dependencies included. */
-  readonly deps: TemplateDependencies & { readonly webhooks: NotifyDependencies };
+  readonly deps: AppDependencies;
   readonly bus: LocalBus;
   readonly localProvider: LocalProvider;
   readonly dynamoEndpoint: string;
@@ -86,8 +85,8 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   await ensureTable(client, tableName);
 
   // The handlers and the bus need each other: targets reach `deps` only when an event arrives.
-  let deps: (TemplateDependencies & { readonly webhooks: NotifyDependencies }) | undefined;
-  const ready = () => deps as TemplateDependencies & { readonly webhooks: NotifyDependencies };
+  let deps: AppDependencies | undefined;
+  const ready = () => deps as AppDependencies;
   const targets: Record<string, (event: unknown) => Promise<unknown>> = {
     ...coreTargets(ready),
     notify: (event) => handleNotifyEvent(ready().webhooks, event),
