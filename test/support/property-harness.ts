@@ -9,20 +9,12 @@ import { parseSpec, type Goal, type TuningSpec } from '../../shared/domain/spec'
 import type { TrialStatus } from '../../shared/domain/status';
 import type { Trial } from '../../shared/domain/trial';
 import type { EventBus } from '../../shared/ports/bus';
+import { createRng } from '../../shared/adapters/local/search';
 import type { Ledger } from '../../shared/ports/ledger';
 import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../shared/ports/provider';
 
-/** A small seeded generator (mulberry32): property tests draw their shuffles from it. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (the local engine's mulberry32): property tests draw their shuffles from it. */
+export const mulberry32 = createRng;
 
 export function shuffle<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
