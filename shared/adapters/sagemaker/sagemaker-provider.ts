@@ -1,3 +1,5 @@
+import * as z from 'zod';
+import { fingerprints, readProviderCursor } from '../provider-cursor';
 import { createHash } from 'node:crypto';
 import {
   CreateHyperParameterTuningJobCommand,
@@ -151,24 +153,20 @@ interface ScanProgress {
   readonly u?: Readonly<Record<string, string>>;
 }
 
+const names = z.array(z.string());
+const cursorSchema = z.object({
+  v: z.literal(1),
+  w: z.number().optional(),
+  h: z.number().optional(),
+  hn: names.optional(),
+  u: fingerprints.optional(),
+  s: z
+    .object({ t: z.string(), lo: z.number().optional(), hi: z.number().optional(), hin: names.optional(), u: fingerprints.optional() })
+    .optional(),
+});
+
 function parseCursor(cursor: string | undefined): TrialCursor {
-  if (cursor === undefined) return { v: 1 };
-  const bad = (cause?: unknown) =>
-    new ProviderError('sagemaker', 'listTrials', `the trial cursor ${JSON.stringify(cursor.slice(0, 80))} is not one this provider wrote`, { retryable: false, code: 'PROVIDER.BAD_CURSOR', cause });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(cursor);
-  } catch (error) {
-    throw bad(error);
-  }
-  const c = parsed as Partial<TrialCursor> | null;
-  const finite = (n: unknown) => n === undefined || (typeof n === 'number' && Number.isFinite(n));
-  const names = (a: unknown) => a === undefined || (Array.isArray(a) && a.every((x) => typeof x === 'string'));
-  const prints = (r: unknown) => r === undefined || (typeof r === 'object' && r !== null && !Array.isArray(r) && Object.values(r).every((x) => typeof x === 'string'));
-  const s = c?.s as Partial<ScanProgress> | undefined;
-  const scanOk = s === undefined || (typeof s === 'object' && s !== null && typeof s.t === 'string' && finite(s.lo) && finite(s.hi) && names(s.hin) && prints(s.u));
-  if (!c || c.v !== 1 || !finite(c.w) || !finite(c.h) || !names(c.hn) || !prints(c.u) || !scanOk) throw bad();
-  return c as TrialCursor;
+  return cursor === undefined ? { v: 1 } : readProviderCursor('sagemaker', cursor, cursorSchema);
 }
 
 /** Deterministic: the same state is the same string (names sorted, empty parts left out). */

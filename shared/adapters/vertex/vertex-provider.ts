@@ -1,3 +1,5 @@
+import * as z from 'zod';
+import { fingerprints, readProviderCursor } from '../provider-cursor';
 import { createHash } from 'node:crypto';
 import type { protos, v1 } from '@google-cloud/aiplatform';
 import { ProviderError, SpecValidationError, type FieldIssue } from '../../domain/errors';
@@ -136,25 +138,13 @@ interface TrialCursor {
   readonly o?: Readonly<Record<string, string>>;
 }
 
+const cursorSchema = z
+  .object({ v: z.literal(1), n: z.number().int().min(0), a: z.string().optional(), o: fingerprints.optional() })
+  // trials already counted as finished must name the last of them, to check it is still there
+  .refine((c) => c.n === 0 || c.a !== undefined);
+
 function parseCursor(cursor: string | undefined): TrialCursor {
-  if (cursor === undefined) return { v: 1, n: 0 };
-  const bad = (cause?: unknown) =>
-    new ProviderError('vertex', 'listTrials', `the trial cursor ${JSON.stringify(cursor.slice(0, 80))} is not one this provider wrote`, {
-      retryable: false,
-      code: 'PROVIDER.BAD_CURSOR',
-      cause,
-    });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(cursor);
-  } catch (error) {
-    throw bad(error);
-  }
-  const c = parsed as Partial<TrialCursor> | null;
-  const prints = (r: unknown) => r === undefined || (typeof r === 'object' && r !== null && !Array.isArray(r) && Object.values(r).every((x) => typeof x === 'string'));
-  if (!c || c.v !== 1 || typeof c.n !== 'number' || !Number.isInteger(c.n) || c.n < 0 || (c.a !== undefined && typeof c.a !== 'string') || !prints(c.o)) throw bad();
-  if (c.n > 0 && c.a === undefined) throw bad();
-  return c as TrialCursor;
+  return cursor === undefined ? { v: 1, n: 0 } : readProviderCursor('vertex', cursor, cursorSchema);
 }
 
 /** Deterministic: the same state is the same string (ids sorted, empty parts left out). */
