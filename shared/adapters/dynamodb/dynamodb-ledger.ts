@@ -2,8 +2,6 @@ import {
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
-  ScanCommand,
   TransactionCanceledException,
   TransactionConflictException,
   TransactWriteItemsCommand,
@@ -37,6 +35,7 @@ import type {
   TransitionResult,
   TrialWriteResult,
 } from '../../ports/ledger';
+import { queryAll, scanAll } from './paging';
 import { BY_ACTIVE_INDEX, BY_PROVIDER_JOB_INDEX, HISTORY_RETENTION_DAYS, keys, TTL_ATTRIBUTE } from './table';
 
 type Item = Record<string, AttributeValue>;
@@ -600,25 +599,11 @@ export class DynamoDbLedger implements Ledger {
 
   /** Follows LastEvaluatedKey: a query returns at most 1 MB per page. */
   private async queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Row[]> {
-    const rows: Row[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...input, TableName: this.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      for (const item of page.Items ?? []) rows.push(fromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return rows;
+    return (await queryAll(this.client, { ...input, TableName: this.tableName })).map(fromItem);
   }
 
   private async scanAll(input: Omit<ScanCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Row[]> {
-    const rows: Row[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(new ScanCommand({ ...input, TableName: this.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      for (const item of page.Items ?? []) rows.push(fromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return rows;
+    return (await scanAll(this.client, { ...input, TableName: this.tableName })).map(fromItem);
   }
 }
 

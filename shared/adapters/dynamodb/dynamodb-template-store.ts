@@ -1,10 +1,9 @@
+import { queryAll, scanAll } from './paging';
 import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
-  ScanCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -155,20 +154,11 @@ export class DynamoDbTemplateStore implements TemplateStore {
 
   /** A scan keeping HEAD items: fine while templates are few (the CLI and API list them). */
   async listTemplates(): Promise<TemplateRecord[]> {
-    const rows: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: 'sk = :head AND begins_with(pk, :tpl)',
-          ExpressionAttributeValues: toItem({ ':head': templateKeys.head, ':tpl': 'TPL#' }),
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      rows.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const rows = await scanAll(this.client, {
+      TableName: this.tableName,
+      FilterExpression: 'sk = :head AND begins_with(pk, :tpl)',
+      ExpressionAttributeValues: toItem({ ':head': templateKeys.head, ':tpl': 'TPL#' }),
+    });
     return rows.map(templateFromItem).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -358,22 +348,12 @@ export class DynamoDbTemplateStore implements TemplateStore {
   }
 
   private async queryPrefix(name: string, prefix: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-          ExpressionAttributeValues: toItem({ ':pk': templateKeys.template(name), ...(prefix ? { ':prefix': prefix } : {}) }),
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return queryAll(this.client, {
+      TableName: this.tableName,
+      ConsistentRead: true,
+      KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+      ExpressionAttributeValues: toItem({ ':pk': templateKeys.template(name), ...(prefix ? { ':prefix': prefix } : {}) }),
+    });
   }
 }
 
