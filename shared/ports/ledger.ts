@@ -1,7 +1,7 @@
 import type { JobObservation, JobRecord } from '../domain/job';
 import type { ProviderName, Goal } from '../domain/spec';
 import type { JobStatus } from '../domain/status';
-import type { Trial } from '../domain/trial';
+import type { Trial, TrialObservation } from '../domain/trial';
 
 /** What happened to one arriving provider event. */
 export type ArrivalOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored';
@@ -13,6 +13,8 @@ export interface ArrivalRecord {
   readonly source: string;
   readonly claimedStatus?: string;
   readonly outcome: ArrivalOutcome;
+  /** Why, where it is not plain from the outcome (e.g. promote-best following the provider's best). */
+  readonly detail?: string;
 }
 
 export type TransitionResult =
@@ -22,7 +24,7 @@ export type TransitionResult =
   | { readonly kind: 'conflict'; readonly job: JobRecord };
 
 export type TrialWriteResult =
-  /** `stored` is the item as it now stands (with `announced`). */
+  /** `stored` is the item as it now stands (with `announced`); `advanced`: the merge changed it. */
   | { readonly kind: 'created' | 'advanced' | 'unchanged'; readonly stored: StoredTrial };
 
 export interface StoredTrial extends Trial {
@@ -101,14 +103,28 @@ export interface Ledger {
   markAnnounced(jobId: string, status: JobStatus): Promise<void>;
   listHistory(jobId: string): Promise<ArrivalRecord[]>;
 
-  /** Stores a trial unless the stored one is as far along; never moves a trial back. */
-  putTrial(jobId: string, trial: Trial): Promise<TrialWriteResult>;
+  /**
+   * Merges an observation of a trial into the stored trial (`mergeTrial`): status only moves
+   * forward and nothing known is lost; the write is conditional on the item read, so concurrent
+   * observations all land. `unchanged` when the observation added nothing.
+   */
+  putTrial(jobId: string, observation: TrialObservation): Promise<TrialWriteResult>;
   markTrialAnnounced(jobId: string, trialId: string): Promise<void>;
   listTrials(jobId: string): Promise<StoredTrial[]>;
+  /**
+   * Claims the job's next trial listing at `at`, unless one was claimed after `since`: of the
+   * fan-outs that want to list at once, one does, and the rest leave their trials to it.
+   */
+  claimTrialListing(jobId: string, at: string, since: string): Promise<boolean>;
   /** Moves the trial cursor from `from` to `to`; false when someone else moved it first. */
   advanceTrialCursor(jobId: string, from: string | undefined, to: string): Promise<boolean>;
-  /** Replaces the job's best trial when `trial` is better for the goal (conditional). */
+  /**
+   * Replaces the job's best trial when `trial` beats it for the goal under `selectBestTrial`'s tie
+   * rule, or is the same trial seen anew (conditional).
+   */
   offerBestTrial(jobId: string, trial: Trial, goal: Goal): Promise<boolean>;
+  /** Sets the job's best trial outright: the verdict after all trials are in, or the provider's own. */
+  setBestTrial(jobId: string, trial: Trial | undefined): Promise<void>;
 
   getChampion(model: string): Promise<Champion | undefined>;
   /**

@@ -49,6 +49,14 @@ export interface TuningProvider {
   create(request: CreateJobRequest): Promise<CreateJobResult>;
   describe(ref: ProviderJobRef): Promise<JobObservation>;
   listTrials(ref: ProviderJobRef, cursor: string | undefined, spec: TuningSpec): Promise<TrialPage>;
+  /**
+   * The trial the provider itself names as the job's best, read from the provider now and mapped
+   * in full like a listed trial: SageMaker's `BestTrainingJob`; Vertex by the job's measurement
+   * selection over its trials; ML Engine by each trial's final metric, its listed order breaking
+   * ties. Undefined while the provider names none. Absent for providers whose trials tunewire
+   * itself judges (local): the ledger is their truth.
+   */
+  bestTrial?(ref: ProviderJobRef, spec: TuningSpec): Promise<Trial | undefined>;
   stop(ref: ProviderJobRef): Promise<void>;
 }
 

@@ -47,4 +47,6 @@ export interface Dependencies {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly providers: ProviderCatalog;
+  /** Overrides `TRIAL_SETTLE_INTERVAL_MS` (fan-out-trials), e.g. for a deployment that wants trial news sooner. */
+  readonly trialSettleIntervalMs?: number;
 }

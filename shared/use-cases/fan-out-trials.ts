@@ -1,18 +1,28 @@
 import { eventIds, makeEvent } from '../domain/events';
 import { refOf, type JobRecord } from '../domain/job';
-import { isTerminalTrialStatus } from '../domain/status';
-import { selectBestTrial, withObjectiveFromMetrics, type Trial } from '../domain/trial';
+import { isTerminalJobStatus, isTerminalTrialStatus } from '../domain/status';
+import { awaitsObjective, sameTrial, selectBestTrial, withObjectiveFromMetrics, type Trial } from '../domain/trial';
 import type { StoredTrial } from '../ports/ledger';
 import type { Dependencies } from './dependencies';
 import type { HandledEvent, ProviderTrialEvent } from './provider-events';
 
 const MAX_PAGES_PER_CALL = 1000;
 
+/**
+ * How long trials whose events came without an objective may wait for a listing that settles
+ * them together. One listing settles every trial finished by then, so a job whose events never
+ * carry metrics costs one List call per interval instead of one per trial; the job's final sync
+ * settles whatever is still waiting.
+ */
+export const TRIAL_SETTLE_INTERVAL_MS = 10 * 60_000;
+
 export interface SyncResult {
-  /** Trials that were new or moved forward in this call. */
+  /** Trials that were new or changed in this call. */
   readonly changed: number;
   /** Trials announced in this call (including ones a crashed call stored but never announced). */
   readonly announced: number;
+  /** Finished trials left unannounced until a listing brings their objective. */
+  readonly waiting: number;
   /** The job's best trial as the ledger knows it after this call. */
   readonly bestTrial: Trial | undefined;
 }
@@ -21,43 +31,64 @@ export interface SyncResult {
  * Bring the ledger's trials up to date with the provider, incrementally.
  *
  * 1. Read the provider's trials from the job's cursor onwards, page by page.
- * 2. Store each trial with a rank condition: a trial is never moved back or stored twice.
+ * 2. Merge each listed trial into the ledger as the provider's word (`mergeTrial`): it outranks
+ *    what events said, and adds to it; nothing known is lost.
  * 3. Announce each finished trial that is stored but not announced (stable id per trial), then
- *    mark it announced; a crash in between only repeats an event consumers can drop.
+ *    mark it announced; a crash in between only repeats an event consumers can drop. A trial the
+ *    provider has not yet judged waits, unless the job is over (then it goes out as it stands).
  * 4. Offer the page's best to the job (conditional), then move the cursor.
+ * 5. When the job is over, the job's best is settled from all its trials.
  *
- * The cost per trial is flat: nothing here reads all trials of the job.
+ * The cost per trial is flat: only the job's last sync reads all its trials, once.
  */
 export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<SyncResult> {
   const { provider } = deps.providers.get(job.provider);
   const goal = job.spec.objective.goal;
+  const final = isTerminalJobStatus(job.status);
   let cursor = job.trialCursor;
-  let changed = 0;
-  let announced = 0;
+  let [changed, announced, waiting] = [0, 0, 0];
   let best = job.bestTrial;
 
   for (let page = 0; page < MAX_PAGES_PER_CALL; page++) {
     const { trials, cursor: next } = await provider.listTrials(refOf(job), cursor, job.spec);
+    const observedAt = deps.clock.now().toISOString();
     const stored: StoredTrial[] = [];
     for (const trial of trials) {
-      const result = await deps.ledger.putTrial(job.jobId, trial);
+      const result = await deps.ledger.putTrial(job.jobId, { trial, source: 'provider', observedAt });
       if (result.kind !== 'unchanged') changed++;
       stored.push(result.stored);
     }
     for (const trial of stored) {
       if (trial.announced || !isTerminalTrialStatus(trial.status)) continue;
+      if (awaitsObjective(trial) && !final) {
+        waiting++;
+        continue;
+      }
       await announceTrial(deps, job, trial);
       announced++;
     }
     const pageBest = selectBestTrial(stored, goal);
     if (pageBest && (await deps.ledger.offerBestTrial(job.jobId, stripAnnounced(pageBest), goal))) {
-      best = selectBestTrial([...(best ? [best] : []), pageBest], goal);
+      best = selectBestTrial([...(best && best.trialId !== pageBest.trialId ? [best] : []), pageBest], goal);
     }
     if (next === undefined || next === cursor) break;
     await deps.ledger.advanceTrialCursor(job.jobId, cursor, next);
     cursor = next;
   }
-  return { changed, announced, bestTrial: best && stripAnnounced(best) };
+  if (final) best = await settleBestTrial(deps, job);
+  return { changed, announced, waiting, bestTrial: best && stripAnnounced(best) };
+}
+
+/**
+ * The job's best from all its trials, written to the job when it differs: a listing may have
+ * corrected the value of the trial that was best, so the running best can be stale.
+ */
+async function settleBestTrial(deps: Dependencies, job: JobRecord): Promise<Trial | undefined> {
+  const best = selectBestTrial(await deps.ledger.listTrials(job.jobId), job.spec.objective.goal);
+  const settled = best && stripAnnounced(best);
+  const current = (await deps.ledger.getJob(job.jobId))?.bestTrial;
+  if (!(current && settled && sameTrial(current, settled)) && (current || settled)) await deps.ledger.setBestTrial(job.jobId, settled);
+  return settled;
 }
 
 async function announceTrial(deps: Dependencies, job: JobRecord, trial: StoredTrial): Promise<void> {
@@ -79,21 +110,43 @@ function stripAnnounced(trial: Trial): Trial {
 }
 
 /**
- * Stores one trial a provider event carried in full (a SageMaker training-job event): no provider
- * call, so the cost per trial stays flat however large the job.
+ * Stores one trial a provider event described, merged into what the ledger knows. An event that
+ * carries the objective costs no provider call. One that does not (AWS's documented training-job
+ * event has no metrics) leaves the trial waiting: the first such event after the settle interval
+ * claims a listing, which settles it and every other trial finished by then; the others wait
+ * for the next claim or the job's final sync. A trial is announced with its objective, not before.
  */
-async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Trial): Promise<SyncResult> {
+async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Trial, observedAt: string): Promise<SyncResult> {
   const goal = job.spec.objective.goal;
   const trial = withObjectiveFromMetrics(carried, job.spec.objective.metric);
-  const result = await deps.ledger.putTrial(job.jobId, trial);
+  const result = await deps.ledger.putTrial(job.jobId, { trial, source: 'event', observedAt });
+  const changed = result.kind === 'unchanged' ? 0 : 1;
+  const { stored } = result;
+  if (!stored.announced && isTerminalTrialStatus(stored.status) && awaitsObjective(stored)) {
+    const now = deps.clock.now();
+    const since = new Date(now.getTime() - (deps.trialSettleIntervalMs ?? TRIAL_SETTLE_INTERVAL_MS)).toISOString();
+    if (!(await deps.ledger.claimTrialListing(job.jobId, now.toISOString(), since))) return { changed, announced: 0, waiting: 1, bestTrial: job.bestTrial };
+    const synced = await syncTrials(deps, job);
+    return { ...synced, changed: changed + synced.changed };
+  }
   let announced = 0;
-  if (!result.stored.announced && isTerminalTrialStatus(result.stored.status)) {
-    await announceTrial(deps, job, result.stored);
+  if (!stored.announced && isTerminalTrialStatus(stored.status)) {
+    await announceTrial(deps, job, stored);
     announced = 1;
   }
-  const better = selectBestTrial([result.stored], goal);
+  const better = selectBestTrial([stored], goal);
   if (better) await deps.ledger.offerBestTrial(job.jobId, stripAnnounced(better), goal);
-  return { changed: result.kind === 'unchanged' ? 0 : 1, announced, bestTrial: job.bestTrial };
+  return { changed, announced, waiting: 0, bestTrial: job.bestTrial };
+}
+
+/** The event's job: by tunewire id where the event carries one (a tag), else by the provider's job name. */
+async function findJob(deps: Dependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<JobRecord | undefined> {
+  if ('provider' in event) {
+    const byId = event.jobId !== undefined ? await deps.ledger.getJob(event.jobId) : undefined;
+    if (byId && byId.provider === event.provider) return byId;
+    return event.providerJobName ? deps.ledger.findJobByProviderJob(event.provider, event.providerJobName) : undefined;
+  }
+  return deps.ledger.getJob(event.jobId);
 }
 
 /**
@@ -104,16 +157,16 @@ async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Tria
  * 3. Otherwise sync the job's trials from the provider (see `syncTrials`).
  */
 export async function fanOutTrials(deps: Dependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<HandledEvent> {
-  const job =
-    'jobId' in event ? await deps.ledger.getJob(event.jobId) : await deps.ledger.findJobByProviderJob(event.provider, event.providerJobName);
+  const job = await findJob(deps, event);
   if (!job) return { outcome: 'ignored', detail: 'no tunewire job for this event' };
   if (job.status === 'submitting') return { outcome: 'ignored', jobId: job.jobId, detail: 'job not submitted yet' };
   const carried = 'trial' in event ? event.trial : undefined;
-  const result = carried ? await storeEventTrial(deps, job, carried) : await syncTrials(deps, job);
+  const observedAt = ('observedAt' in event ? event.observedAt : undefined) ?? deps.clock.now().toISOString();
+  const result = carried ? await storeEventTrial(deps, job, carried, observedAt) : await syncTrials(deps, job);
   return {
     outcome: result.changed > 0 || result.announced > 0 ? 'applied' : 'duplicate',
     jobId: job.jobId,
-    detail: `${result.changed} trial(s) stored, ${result.announced} announced`,
+    detail: `${result.changed} trial(s) stored, ${result.announced} announced${result.waiting > 0 ? `, ${result.waiting} waiting for the provider's objective` : ''}`,
     counts: { trialsStored: result.changed, trialsAnnounced: result.announced },
   };
 }

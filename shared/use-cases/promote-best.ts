@@ -2,7 +2,7 @@ import { ConcurrencyError } from '../domain/errors';
 import { eventIds, makeEvent } from '../domain/events';
 import { refOf, type JobRecord } from '../domain/job';
 import type { Goal } from '../domain/spec';
-import { isBetter, selectBestTrial, type Trial } from '../domain/trial';
+import { isBetter, isEligibleForBest, sameTrial, selectBestTrial, type Trial } from '../domain/trial';
 import type { Champion } from '../ports/ledger';
 import type { Dependencies } from './dependencies';
 import type { HandledEvent } from './provider-events';
@@ -53,11 +53,12 @@ export function decidePromotion(input: {
  * Promote a finished job's best trial if it beats the champion.
  *
  * 1. Read the job and its trials from the ledger; a job without `promotion` is ignored.
- * 2. Decide against the current champion (`decidePromotion`).
- * 3. Register the winner as a new model version in the provider's registry.
- * 4. Move the champion pointer with a conditional write on the champion read in 2; if another
+ * 2. Check the ledger's best against the provider's own best (`checkWithProvider`).
+ * 3. Decide against the current champion (`decidePromotion`).
+ * 4. Register the winner as a new model version in the provider's registry.
+ * 5. Move the champion pointer with a conditional write on the champion read in 3; if another
  *    promotion won the race, decide again against the new champion.
- * 5. Record the decision and announce Model Promoted or Model Promotion Skipped.
+ * 6. Record the decision and announce Model Promoted or Model Promotion Skipped.
  */
 export async function promoteBest(deps: Dependencies, input: { readonly jobId: string }): Promise<HandledEvent & { decision?: PromotionDecision }> {
   const job = await deps.ledger.getJob(input.jobId);
@@ -65,12 +66,18 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
   const promotion = job.spec.promotion;
   if (!promotion) return { outcome: 'ignored', jobId: job.jobId, detail: 'the spec asks for no promotion' };
   const goal = job.spec.objective.goal;
-  const best = selectBestTrial(await deps.ledger.listTrials(job.jobId), goal);
+  const trials = await deps.ledger.listTrials(job.jobId);
+  let best: Trial | undefined = selectBestTrial(trials, goal);
+  let checked = false;
   const base = { jobId: job.jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName, model: promotion.model };
   const eventId = eventIds.promotion(job.jobId, promotion.model);
 
   for (let race = 0; race < MAX_RACES; race++) {
     const champion = await deps.ledger.getChampion(promotion.model);
+    if (!checked && job.status === 'succeeded' && champion?.jobId !== job.jobId) {
+      best = await checkWithProvider(deps, job, trials, best);
+      checked = true;
+    }
     const decision = decidePromotion({
       job,
       best,
@@ -126,4 +133,40 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
     return { outcome: 'applied', jobId: job.jobId, detail: `promoted ${decision.trial.trialId} (${value}) to ${promotion.model} ${version}`, decision, counts: { promotions: 1 } };
   }
   throw new ConcurrencyError(`model ${promotion.model}: lost ${MAX_RACES} promotion races for job ${job.jobId}`);
+}
+
+/**
+ * The trial to promote: the ledger's best, checked against the one the provider itself names
+ * (`TuningProvider.bestTrial`; none for the local engine, whose ledger is the truth).
+ *
+ * 1. Ask the provider for its best trial and merge that reading into the ledger: it is the
+ *    provider's word, so it corrects whatever an event told us of that trial.
+ * 2. Choose again with the corrected trial. Agreement ends here.
+ * 3. Still different: follow the provider, and say why in the job's history.
+ * The job's best trial is set to the answer either way.
+ */
+async function checkWithProvider(deps: Dependencies, job: JobRecord, trials: readonly Trial[], ledgerBest: Trial | undefined): Promise<Trial | undefined> {
+  const { provider } = deps.providers.get(job.provider);
+  const named = provider.bestTrial ? await provider.bestTrial(refOf(job), job.spec) : undefined;
+  if (!named) return ledgerBest;
+  const goal = job.spec.objective.goal;
+  const now = deps.clock.now().toISOString();
+  const { stored } = await deps.ledger.putTrial(job.jobId, { trial: named, source: 'provider', observedAt: now });
+  const { announced: _announced, ...reread } = stored;
+  const corrected = selectBestTrial([...trials.filter((t) => t.trialId !== reread.trialId), reread], goal);
+  let chosen = corrected;
+  if (corrected?.trialId !== reread.trialId && isEligibleForBest(reread)) {
+    chosen = reread;
+    const ours = corrected ? `trial ${corrected.trialId} (${corrected.objectiveValue})` : 'no trial';
+    await deps.ledger.recordArrival(job.jobId, {
+      eventId: `best-check:${job.jobId}:${reread.trialId}`,
+      receivedAt: now,
+      source: 'promote-best',
+      outcome: 'applied',
+      detail: `${job.provider} names trial ${reread.trialId} (${reread.objectiveValue}) as the best; the ledger's best was ${ours}; promoting the provider's`,
+    });
+  }
+  const current = (await deps.ledger.getJob(job.jobId))?.bestTrial;
+  if (chosen && !(current && sameTrial(current, chosen))) await deps.ledger.setBestTrial(job.jobId, chosen);
+  return chosen;
 }

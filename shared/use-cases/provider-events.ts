@@ -27,10 +27,22 @@ export interface ProviderJobEvent {
 /** A provider's trial event (a training job or trial finished), or a nudge to re-read trials. */
 export interface ProviderTrialEvent {
   readonly provider: ProviderName;
+  /** The provider's job name; empty when the event names the job only by `jobId`. */
   readonly providerJobName: string;
+  /**
+   * The tunewire job id, when the event carries it (a SageMaker training job inherits its tuning
+   * job's `tunewire:job-id` tag): found directly, whatever the provider job is called.
+   */
+  readonly jobId?: string;
   readonly eventId: string;
   readonly source: string;
-  /** The trial as the event describes it; the provider's list is still read for the rest. */
+  /** When the event's facts were true (the envelope's time); arrival time where it has none. */
+  readonly observedAt?: string;
+  /**
+   * The trial as the event describes it: an observation, merged into what the ledger knows. A
+   * field the event lacks is unknown, not empty (an objective missing here is fetched from the
+   * provider, see `fanOutTrials`).
+   */
   readonly trial?: Trial;
 }
 

@@ -13,6 +13,7 @@ import { submitJob } from '../../shared/use-cases/submit-job';
 import { freshLedger } from '../support/dynamodb';
 import { ChangeLogProvider, localTrialEnvelope, propertySpec, trialOf } from '../support/property-harness';
 import { RecordingRegistry } from '../support/scripted-provider';
+import { listed } from '../support/fixtures';
 
 /**
  * Payloads near the transports' limits: 256 KB per EventBridge entry, 400 KB per DynamoDB item.
@@ -94,10 +95,10 @@ describe('large payloads', () => {
     const { ledger } = await freshLedger('prop-large');
     await ledger.createJob({ jobId: 'j1', name: 'big', provider: 'local', spec: propertySpec('big'), providerJobName: 'j1', createdAt: new Date(0).toISOString() });
 
-    const near = await ledger.putTrial('j1', trialOf('near', 'succeeded', 0.5, undefined, bigHyperparameters(390_000)));
+    const near = await ledger.putTrial('j1', listed(trialOf('near', 'succeeded', 0.5, undefined, bigHyperparameters(390_000))));
     expect(near.kind).toBe('created');
 
-    const error = await ledger.putTrial('j1', trialOf('over', 'succeeded', 0.5, undefined, bigHyperparameters(420_000))).catch((e: unknown) => e);
+    const error = await ledger.putTrial('j1', listed(trialOf('over', 'succeeded', 0.5, undefined, bigHyperparameters(420_000)))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerItemTooLargeError);
     expect((error as TunewireError).retryable).toBe(false);
     expect((error as Error).message).toMatch(/400 KB/);

@@ -9,7 +9,9 @@ import type { CreateJobRequest, CreateJobResult, ModelRegistry, TrialPage, Tunin
  */
 export class ScriptedProvider implements TuningProvider {
   readonly creates: CreateJobRequest[] = [];
-  readonly calls = { describe: 0, listTrials: 0, stop: 0 };
+  readonly calls = { describe: 0, listTrials: 0, bestTrial: 0, stop: 0 };
+  /** The trial each job's provider names as its best (SageMaker's BestTrainingJob); none when unset. */
+  readonly namedBest = new Map<string, Trial>();
   readonly jobs = new Map<string, { observation: JobObservation; trials: Trial[] }>();
   private readonly describeFailures = new Map<string, Error[]>();
   /** Called inside `create` before the job exists: lets a test crash or race there. */
@@ -71,6 +73,11 @@ export class ScriptedProvider implements TuningProvider {
     const trials = this.job(ref.providerJobName).trials;
     const from = cursor ? Number(cursor) : 0;
     return { trials: trials.slice(from), cursor: String(trials.length) };
+  }
+
+  async bestTrial(ref: ProviderJobRef): Promise<Trial | undefined> {
+    this.calls.bestTrial++;
+    return this.namedBest.get(ref.providerJobName);
   }
 
   async stop(ref: ProviderJobRef): Promise<void> {

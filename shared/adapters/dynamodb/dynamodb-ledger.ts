@@ -21,7 +21,7 @@ import { ConcurrencyError, JobNotFoundError, TunewireError } from '../../domain/
 import type { JobObservation, JobRecord } from '../../domain/job';
 import { PROVIDERS, type Goal, type ProviderName, type TuningSpec } from '../../domain/spec';
 import { isTerminalJobStatus, JOB_STATUSES, TRIAL_STATUSES, trialStatusRank, type JobStatus, type TrialStatus } from '../../domain/status';
-import type { Trial } from '../../domain/trial';
+import { mergeTrial, sameTrial, type MergedTrial, type Trial, type TrialObservation, type TrialStamps } from '../../domain/trial';
 import { systemClock, type Clock } from '../../ports/clock';
 import type {
   ArrivalOutcome,
@@ -73,6 +73,8 @@ export interface DynamoDbLedgerOptions {
 
 /** Attempts for a write that only collided with another in-flight transaction (not retried by the SDK). */
 const CONFLICT_ATTEMPTS = 6;
+/** Merges of one trial that may lose the race to other writers before giving up (each loss is progress elsewhere). */
+const MERGE_ATTEMPTS = 20;
 const CONDITION_FAILED = 'ConditionalCheckFailed';
 /** Cancellation codes that mean "try the same transaction again", as opposed to "a condition said no". */
 const TRANSIENT_CANCELLATIONS: ReadonlySet<string> = new Set(['None', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
@@ -337,39 +339,50 @@ export class DynamoDbLedger implements Ledger {
 
   // ---- trials -----------------------------------------------------------------------------------
 
-  async putTrial(jobId: string, trial: Trial): Promise<TrialWriteResult> {
-    const stored: StoredTrial = { ...cleanTrial(trial), announced: false };
-    // Timeline: a trial is read pending -> running -> finished, but pages are re-read after crashes
-    // and events repeat or arrive late. Only a view further along replaces the item (and then it is
-    // not announced yet); an equal or older one leaves it, `announced` included.
-    const x = new Expression();
-    const trialIsNew = 'attribute_not_exists(pk)';
-    const trialMovesForward = `${x.name('rank')} < ${x.value('rank', trialStatusRank(trial.status))}`;
-    try {
-      const { Attributes } = await this.withConflictRetry(() =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: toItem({
-              pk: keys.job(jobId),
-              sk: keys.trial(trial.trialId),
-              entity: 'trial',
-              jobId,
-              ...stored,
-              rank: trialStatusRank(trial.status),
-              storedAt: this.clock.now().toISOString(),
+  async putTrial(jobId: string, observation: TrialObservation): Promise<TrialWriteResult> {
+    const key = { pk: keys.job(jobId), sk: keys.trial(observation.trial.trialId) };
+    // Timeline: events and listings of one trial arrive in any order, repeated, from concurrent
+    // fan-outs. Each writer merges its observation into the item it last saw and writes on the
+    // condition that the item is still that one (`rev`); a writer that lost the race gets the
+    // newer item back from the failed condition and merges into that. The first write needs no
+    // read: it only creates. `announced` is carried over as stored.
+    let current: StoredMerge | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const merged = mergeTrial(current?.merged, observation);
+      if (current && sameTrial(merged.trial, current.merged.trial) && sameStamps(merged.stamps, current.merged.stamps)) {
+        return { kind: 'unchanged', stored: { ...current.merged.trial, announced: current.announced } };
+      }
+      const x = new Expression();
+      const condition = current === undefined ? 'attribute_not_exists(pk)' : current.rev === undefined ? `attribute_not_exists(${x.name('rev')})` : `${x.name('rev')} = ${x.value('rev', current.rev)}`;
+      const announced = current?.announced ?? false;
+      try {
+        await this.withConflictRetry(() =>
+          this.client.send(
+            new PutItemCommand({
+              TableName: this.tableName,
+              Item: toItem({
+                ...key,
+                entity: 'trial',
+                jobId,
+                ...cleanTrial(merged.trial),
+                announced,
+                stamps: merged.stamps,
+                rank: trialStatusRank(merged.trial.status),
+                rev: (current?.rev ?? 0) + 1,
+                storedAt: this.clock.now().toISOString(),
+              }),
+              ConditionExpression: condition,
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              ...x.attributes(),
             }),
-            ConditionExpression: `${trialIsNew} OR ${trialMovesForward}`,
-            ReturnValues: 'ALL_OLD',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...x.attributes(),
-          }),
-        ),
-      );
-      return { kind: Attributes ? 'advanced' : 'created', stored };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
-      return { kind: 'unchanged', stored: storedTrialFromRow(fromItem(error.Item)) };
+          ),
+        );
+        return { kind: current ? 'advanced' : 'created', stored: { ...cleanTrial(merged.trial), announced } };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
+        if (attempt >= MERGE_ATTEMPTS) throw new ConcurrencyError(`trial ${observation.trial.trialId} of job ${jobId}: still racing after ${attempt} merges`, { cause: error });
+        current = storedMergeFromRow(fromItem(error.Item));
+      }
     }
   }
 
@@ -382,7 +395,8 @@ export class DynamoDbLedger implements Ledger {
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: toItem({ pk: keys.job(jobId), sk: keys.trial(trialId) }),
-            UpdateExpression: x.set({ announced: true }),
+            // `rev` moves too: a merge that read the item before this write must not put it back.
+            UpdateExpression: `${x.set({ announced: true })} ADD ${x.name('rev')} ${x.value('one', 1)}`,
             ConditionExpression: trialExists,
             ...x.attributes(),
           }),
@@ -396,6 +410,26 @@ export class DynamoDbLedger implements Ledger {
 
   async listTrials(jobId: string): Promise<StoredTrial[]> {
     return (await this.queryPrefix(keys.job(jobId), keys.trialPrefix)).map(storedTrialFromRow);
+  }
+
+  async claimTrialListing(jobId: string, at: string, since: string): Promise<boolean> {
+    // Timeline: trial events without their objective arrive one by one; the first after `since`
+    // claims the listing (and lists), the others find the claim and leave their trials to it or
+    // to the next claim. A claimer that crashes before listing costs only delay: the job's final
+    // sync lists every trial.
+    const x = new Expression();
+    const listedAt = x.name('trialsListedAt');
+    return this.ignoringFailedCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.metaKey(jobId),
+          UpdateExpression: x.set({ trialsListedAt: at }),
+          ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(${listedAt}) OR ${listedAt} <= ${x.value('since', since)})`,
+          ...x.attributes(),
+        }),
+      ),
+    );
   }
 
   async advanceTrialCursor(jobId: string, from: string | undefined, to: string): Promise<boolean> {
@@ -422,20 +456,37 @@ export class DynamoDbLedger implements Ledger {
     const value = trial.objectiveValue;
     if (value === undefined || !Number.isFinite(value)) return false;
     // Timeline: several fan-outs each offer their page's best, in any order; the stored best only
-    // ever improves for the goal (a tie keeps the one stored first).
+    // improves for the goal, and ties go as `selectBestTrial` breaks them (ended first, then the
+    // smaller id), so the stored best does not depend on arrival order. The best trial itself is
+    // always refreshed with its merged view, which a provider's listing may have corrected.
     const x = new Expression();
+    const [objective, endedAt, id] = [x.name('bestObjective'), x.name('bestEndedAt'), x.name('bestTrialId')];
+    const [v, e, t] = [x.value('value', value), x.value('endedAt', trial.endedAt ?? ''), x.value('trialId', trial.trialId)];
     const jobExists = 'attribute_exists(pk)';
-    const noBestYet = `attribute_not_exists(${x.name('bestObjective')})`;
-    const beatsTheBest = `${x.name('bestObjective')} ${goal === 'maximize' ? '<' : '>'} ${x.value('value', value)}`;
+    const noBestYet = `attribute_not_exists(${objective})`;
+    const better = `${objective} ${goal === 'maximize' ? '<' : '>'} ${v}`;
+    const tieWonByEarlierEnd = `(${objective} = ${v} AND ${endedAt} > ${e})`;
+    const tieWonBySmallerId = `(${objective} = ${v} AND ${endedAt} = ${e} AND ${id} > ${t})`;
+    const sameTrialRefreshed = `${id} = ${t}`;
     return this.ignoringFailedCondition(() =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.metaKey(jobId),
-          UpdateExpression: x.set({ bestTrial: cleanTrial(trial), bestObjective: value }),
-          ConditionExpression: `${jobExists} AND (${noBestYet} OR ${beatsTheBest})`,
+          UpdateExpression: x.set(bestAttributes(trial)),
+          ConditionExpression: `${jobExists} AND (${noBestYet} OR ${better} OR ${tieWonByEarlierEnd} OR ${tieWonBySmallerId} OR ${sameTrialRefreshed})`,
           ...x.attributes(),
         }),
+      ),
+    );
+  }
+
+  async setBestTrial(jobId: string, trial: Trial | undefined): Promise<void> {
+    const x = new Expression();
+    const update = trial ? x.set(bestAttributes(trial)) : x.set({}, [], ['bestTrial', 'bestObjective', 'bestEndedAt', 'bestTrialId']);
+    await this.withConflictRetry(() =>
+      this.client.send(
+        new UpdateItemCommand({ TableName: this.tableName, Key: this.metaKey(jobId), UpdateExpression: update, ConditionExpression: 'attribute_exists(pk)', ...x.attributes() }),
       ),
     );
   }
@@ -532,6 +583,7 @@ export class DynamoDbLedger implements Ledger {
       source: arrival.source,
       claimedStatus: arrival.claimedStatus,
       outcome: arrival.outcome,
+      detail: arrival.detail,
       [TTL_ATTRIBUTE]: this.expiresAt(),
     };
     return { TableName: this.tableName, Item: toItem(item) };
@@ -661,8 +713,7 @@ function metaAttributes(job: JobRecord): Record<string, unknown> {
     entity: 'job',
     ...job,
     spec: JSON.stringify(job.spec),
-    bestTrial: job.bestTrial && cleanTrial(job.bestTrial),
-    bestObjective: job.bestTrial?.objectiveValue,
+    ...(job.bestTrial ? bestAttributes(job.bestTrial) : {}),
     [BY_PROVIDER_JOB_INDEX.partitionKey]: keys.providerJob(job.provider, job.providerJobName),
     [BY_PROVIDER_JOB_INDEX.sortKey]: keys.providerJobSort(job.jobId),
     ...(active ? { [BY_ACTIVE_INDEX.partitionKey]: keys.active(job.provider), [BY_ACTIVE_INDEX.sortKey]: job.updatedAt } : {}),
@@ -691,6 +742,12 @@ function cleanTrial(trial: Trial): Trial {
     definitionName: trial.definitionName,
     metrics,
   });
+}
+
+/** The job's best trial and the attributes its conditional replacement compares (see offerBestTrial). */
+function bestAttributes(trial: Trial): Record<string, unknown> {
+  const clean = cleanTrial(trial);
+  return { bestTrial: clean, bestObjective: clean.objectiveValue, bestEndedAt: clean.endedAt ?? '', bestTrialId: clean.trialId };
 }
 
 function promotionAttributes(record: PromotionRecord): Record<string, unknown> {
@@ -760,6 +817,26 @@ function storedTrialFromRow(row: Row): StoredTrial {
   return { ...trialFromRow(row), announced: new Reader(row).boolean('announced') };
 }
 
+/** A trial item as the merge reads it: the trial, its stamps, and the revision to write against. */
+interface StoredMerge {
+  readonly merged: MergedTrial;
+  readonly announced: boolean;
+  readonly rev: number | undefined;
+}
+
+function storedMergeFromRow(row: Row): StoredMerge {
+  const r = new Reader(row);
+  // Items written before trials were merged have no stamps: their values count as the oldest events'.
+  const stamps = row['stamps'] === undefined ? {} : r.stringRecord('stamps');
+  const rev = row['rev'] === undefined ? undefined : r.optionalNumber('rev');
+  return { merged: { trial: trialFromRow(row), stamps }, announced: r.boolean('announced'), rev };
+}
+
+function sameStamps(a: TrialStamps, b: TrialStamps): boolean {
+  const keysOf = (r: TrialStamps) => Object.keys(r).sort().join('\n');
+  return keysOf(a) === keysOf(b) && Object.keys(a).every((k) => a[k] === b[k]);
+}
+
 const OUTCOMES: readonly ArrivalOutcome[] = ['applied', 'duplicate', 'stale', 'ignored'];
 
 function arrivalFromRow(row: Row): ArrivalRecord {
@@ -770,6 +847,7 @@ function arrivalFromRow(row: Row): ArrivalRecord {
     source: r.string('source'),
     claimedStatus: r.optionalString('claimedStatus'),
     outcome: r.oneOf('outcome', OUTCOMES),
+    detail: r.optionalString('detail'),
   });
 }
 

@@ -15,6 +15,7 @@ import type { JobObservation, JobRecord } from '../../../shared/domain/job';
 import { parseSpec, type Goal } from '../../../shared/domain/spec';
 import type { Trial } from '../../../shared/domain/trial';
 import type { ArrivalRecord, Champion, NewJob, PromotionRecord } from '../../../shared/ports/ledger';
+import { listed } from '../../support/fixtures';
 
 function dynamoClient(): DynamoDBClient {
   return new DynamoDBClient({
@@ -259,11 +260,11 @@ describe('DynamoDbLedger', () => {
     it('creates, advances, and never moves a trial back; announced survives an older view', async () => {
       const job = await submittedJob();
 
-      const created = await ledger.putTrial(job.jobId, trial('t1', 'running'));
-      const advanced = await ledger.putTrial(job.jobId, trial('t1', 'succeeded', 0.91, { endedAt: '2026-11-23T10:05:00.000Z', metrics: { loss: 0.2 } }));
+      const created = await ledger.putTrial(job.jobId, listed(trial('t1', 'running')));
+      const advanced = await ledger.putTrial(job.jobId, listed(trial('t1', 'succeeded', 0.91, { endedAt: '2026-11-23T10:05:00.000Z', metrics: { loss: 0.2 } })));
       await ledger.markTrialAnnounced(job.jobId, 't1');
-      const late = await ledger.putTrial(job.jobId, trial('t1', 'running'));
-      const repeat = await ledger.putTrial(job.jobId, trial('t1', 'succeeded', 0.91));
+      const late = await ledger.putTrial(job.jobId, listed(trial('t1', 'running')));
+      const repeat = await ledger.putTrial(job.jobId, listed(trial('t1', 'succeeded', 0.91)));
 
       expect(created).toEqual({ kind: 'created', stored: { ...trial('t1', 'running'), announced: false } });
       expect(advanced.kind).toBe('advanced');
@@ -276,7 +277,7 @@ describe('DynamoDbLedger', () => {
 
     it('stores a trial once when fifty writers race', async () => {
       const job = await submittedJob();
-      const results = await Promise.all(Array.from({ length: 50 }, () => ledger.putTrial(job.jobId, trial('t-race', 'succeeded', 0.5))));
+      const results = await Promise.all(Array.from({ length: 50 }, () => ledger.putTrial(job.jobId, listed(trial('t-race', 'succeeded', 0.5)))));
 
       expect(results.filter((r) => r.kind === 'created')).toHaveLength(1);
       expect(results.filter((r) => r.kind === 'unchanged')).toHaveLength(49);
@@ -322,17 +323,17 @@ describe('DynamoDbLedger', () => {
       const job = await submittedJob();
       const payload = 'x'.repeat(5_000); // 300 trials: 1.5 MB
       const trials = Array.from({ length: 300 }, (_, i) => trial(`t${String(i).padStart(3, '0')}`, 'succeeded', i, { hyperparameters: { payload, i: String(i) } }));
-      for (let i = 0; i < trials.length; i += 50) await Promise.all(trials.slice(i, i + 50).map((t) => ledger.putTrial(job.jobId, t)));
+      for (let i = 0; i < trials.length; i += 50) await Promise.all(trials.slice(i, i + 50).map((t) => ledger.putTrial(job.jobId, listed(t))));
       const source = 'y'.repeat(16_000); // 80 arrivals: 1.3 MB
       const arrivals = Array.from({ length: 80 }, (_, i) => ({ ...arrival(`evt-${i}`, 'ignored'), source: `${source}-${i}` }));
       for (let i = 0; i < arrivals.length; i += 40) await Promise.all(arrivals.slice(i, i + 40).map((a) => ledger.recordArrival(job.jobId, a)));
 
-      const listed = await pagingLedger.listTrials(job.jobId);
+      const all = await pagingLedger.listTrials(job.jobId);
       const trialQueries = queries;
       const history = await pagingLedger.listHistory(job.jobId);
 
-      expect(listed).toHaveLength(300);
-      expect(listed.map((t) => t.trialId)).toEqual(trials.map((t) => t.trialId));
+      expect(all).toHaveLength(300);
+      expect(all.map((t) => t.trialId)).toEqual(trials.map((t) => t.trialId));
       expect(trialQueries).toBeGreaterThan(1); // one query page holds at most 1 MB
       expect(history).toHaveLength(80);
       expect(queries - trialQueries).toBeGreaterThan(1);

@@ -9,7 +9,7 @@ import { ProviderCatalog, type Dependencies } from '../../../shared/use-cases/de
 import { submitJob } from '../../../shared/use-cases/submit-job';
 import type { DynamoDbLedger } from '../../../shared/adapters/dynamodb/dynamodb-ledger';
 import { freshLedger } from '../../support/dynamodb';
-import { loadEvent } from '../../support/fixtures';
+import { loadEvent, listed } from '../../support/fixtures';
 import { RecordingBus } from '../../support/recording-bus';
 import { RecordingRegistry, ScriptedProvider } from '../../support/scripted-provider';
 
@@ -155,7 +155,7 @@ describe('the four handlers against DynamoDB Local', () => {
     it('announces a trial that a crashed fan-out stored but never announced', async () => {
       const job = await submitted();
       provider.putTrial(job.providerJobName, trial('t1', 0.8));
-      await ledger.putTrial(job.jobId, trial('t1', 0.8)); // the crashed call got this far
+      await ledger.putTrial(job.jobId, listed(trial('t1', 0.8))); // the crashed call got this far
       await handleTrialFanOutEvent(deps, trialEvent(job.providerJobName, trial('t1', 0.8), 2));
       expect(bus.distinctIds('trial.finished')).toEqual(new Set([`${job.jobId}:trial:t1`]));
     });

@@ -14,7 +14,7 @@ import { getTemplate, listTemplates, putTemplate, deleteTemplate, type TemplateD
 import { promoteBest } from '../../../shared/use-cases/promote-best';
 import { recordJobOutcome, retune } from '../../../shared/use-cases/retune';
 import { freshLedger } from '../../support/dynamodb';
-import { loadEvent } from '../../support/fixtures';
+import { loadEvent, listed } from '../../support/fixtures';
 import { RecordingBus } from '../../support/recording-bus';
 import { RecordingRegistry, ScriptedProvider } from '../../support/scripted-provider';
 
@@ -87,7 +87,7 @@ describe('tuning templates against DynamoDB Local', () => {
 
   async function finish(jobId: string, status: JobStatus, trials: Trial[] = []): Promise<JobRecord> {
     const job = (await ledger.getJob(jobId)) as JobRecord;
-    for (const t of trials) await ledger.putTrial(jobId, t);
+    for (const t of trials) await ledger.putTrial(jobId, listed(t));
     const observedAt = new Date(now.getTime() + 1000).toISOString();
     const result = await ledger.transitionJob({
       job,
