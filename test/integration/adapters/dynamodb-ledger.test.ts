@@ -13,7 +13,7 @@ import { DynamoDbLedger } from '../../../shared/adapters/dynamodb/dynamodb-ledge
 import { BY_ACTIVE_INDEX, ensureTable, keys, TTL_ATTRIBUTE } from '../../../shared/adapters/dynamodb/table';
 import type { JobObservation, JobRecord } from '../../../shared/domain/job';
 import { parseSpec, type Goal } from '../../../shared/domain/spec';
-import type { Trial } from '../../../shared/domain/trial';
+import { mergeTrial, selectBestTrial, type MergedTrial, type Trial, type TrialObservation } from '../../../shared/domain/trial';
 import type { ArrivalRecord, Champion, NewJob, PromotionRecord } from '../../../shared/ports/ledger';
 import { listed } from '../../support/fixtures';
 
@@ -284,6 +284,66 @@ describe('DynamoDbLedger', () => {
       expect(await ledger.listTrials(job.jobId)).toHaveLength(1);
     });
 
+    it('merges what an observation adds at the same status: a Vertex STOPPING sighting, then the listing’s objective', async () => {
+      const job = await submittedJob();
+      await ledger.putTrial(job.jobId, listed(trial('t1', 'running'), '2026-11-23T10:00:00.000Z'));
+      const stopping = await ledger.putTrial(job.jobId, listed(trial('t1', 'running', undefined, { stoppedEarly: true }), '2026-11-23T10:01:00.000Z'));
+      const finished = await ledger.putTrial(job.jobId, listed(trial('t1', 'succeeded', 0.7, { objectiveStatus: 'succeeded' }), '2026-11-23T10:02:00.000Z'));
+
+      expect(stopping.kind).toBe('advanced');
+      expect(finished.stored).toMatchObject({ status: 'succeeded', stoppedEarly: true, objectiveValue: 0.7 });
+      expect(await ledger.listTrials(job.jobId)).toEqual([finished.stored]);
+    });
+
+    it('lands every one of many concurrent observations of a trial, in any order, as the pure merge does', async () => {
+      const job = await submittedJob();
+      const observations: TrialObservation[] = [
+        { trial: trial('t1', 'running'), source: 'provider', observedAt: '2026-11-23T10:00:00.000Z' },
+        { trial: trial('t1', 'succeeded', 0.99, { hyperparameters: { num_round: '200' }, artifactUri: 's3://m/t1' }), source: 'event', observedAt: '2026-11-23T10:09:00.000Z' },
+        { trial: trial('t1', 'succeeded', 0.93, { objectiveStatus: 'succeeded', endedAt: '2026-11-23T10:05:00.000Z' }), source: 'provider', observedAt: '2026-11-23T10:06:00.000Z' },
+        { trial: trial('t1', 'running', undefined, { stoppedEarly: true, failureReason: 'none' }), source: 'provider', observedAt: '2026-11-23T10:03:00.000Z' },
+      ];
+      let expected: MergedTrial | undefined;
+      for (const o of observations) expected = mergeTrial(expected, o);
+
+      await Promise.all(Array.from({ length: 24 }, (_, i) => ledger.putTrial(job.jobId, observations[(i * 5) % observations.length] as TrialObservation)));
+      await ledger.markTrialAnnounced(job.jobId, 't1');
+      await Promise.all(observations.map((o) => ledger.putTrial(job.jobId, { ...o, observedAt: '2026-11-23T09:00:00.000Z' })));
+
+      expect(await ledger.listTrials(job.jobId)).toEqual([{ ...expected?.trial, announced: true }]);
+    });
+
+    it('claims one trial listing per interval', async () => {
+      const job = await submittedJob();
+      expect(await ledger.claimTrialListing(job.jobId, '2026-11-23T10:00:00.000Z', '2026-11-23T09:50:00.000Z')).toBe(true);
+      expect(await ledger.claimTrialListing(job.jobId, '2026-11-23T10:05:00.000Z', '2026-11-23T09:55:00.000Z')).toBe(false);
+      expect(await ledger.claimTrialListing(job.jobId, '2026-11-23T10:10:00.000Z', '2026-11-23T10:00:00.000Z')).toBe(true);
+      expect(await ledger.claimTrialListing('no-such-job', '2026-11-23T10:10:00.000Z', '2026-11-23T10:00:00.000Z')).toBe(false);
+    });
+
+    it('breaks a tie for best as selectBestTrial does, whatever order the tied trials are offered in', async () => {
+      const tied = [
+        trial('t-b', 'succeeded', 0.9, { endedAt: '2026-11-23T10:05:00.000Z' }),
+        trial('t-a', 'succeeded', 0.9, { endedAt: '2026-11-23T10:05:00.000Z' }),
+        trial('t-c', 'succeeded', 0.9, { endedAt: '2026-11-23T10:01:00.000Z' }),
+      ];
+      for (const order of [tied, [...tied].reverse(), [tied[1], tied[2], tied[0]]] as Trial[][]) {
+        const job = await submittedJob();
+        for (const t of order) await ledger.offerBestTrial(job.jobId, t, 'maximize');
+        expect((await ledger.getJob(job.jobId))?.bestTrial?.trialId).toBe(selectBestTrial(tied, 'maximize')?.trialId);
+      }
+    });
+
+    it('refreshes the best trial with its corrected value, and sets it outright', async () => {
+      const job = await submittedJob();
+      await ledger.offerBestTrial(job.jobId, trial('t1', 'succeeded', 0.99), 'maximize');
+      expect(await ledger.offerBestTrial(job.jobId, trial('t1', 'succeeded', 0.93), 'maximize')).toBe(true);
+      expect((await ledger.getJob(job.jobId))?.bestTrial?.objectiveValue).toBe(0.93);
+      await ledger.setBestTrial(job.jobId, trial('t2', 'succeeded', 0.95));
+      expect((await ledger.getJob(job.jobId))?.bestTrial?.trialId).toBe('t2');
+      expect(await ledger.offerBestTrial(job.jobId, trial('t3', 'succeeded', 0.94), 'maximize')).toBe(false);
+    });
+
     it('moves the trial cursor only from where it was read', async () => {
       const job = await submittedJob();
 
@@ -305,7 +365,7 @@ describe('DynamoDbLedger', () => {
       expect(await ledger.offerBestTrial(job.jobId, trial('t-none', 'succeeded'), goal)).toBe(false);
       expect(await ledger.offerBestTrial(job.jobId, trial('t-nan', 'succeeded', Number.NaN), goal)).toBe(false);
       expect(accepted[0]).toBe(true);
-      expect(accepted[3]).toBe(false); // a tie keeps the one stored first
+      expect(accepted[3]).toBe(false); // a tie with the same end goes to the smaller id, stored first here
       expect((await ledger.getJob(job.jobId))?.bestTrial).toEqual(trial(winner, 'succeeded', best));
     });
 
