@@ -1,7 +1,7 @@
 import { eventIds, makeEvent } from '../domain/events';
 import { refOf, type JobRecord } from '../domain/job';
 import { isTerminalJobStatus, isTerminalTrialStatus } from '../domain/status';
-import { awaitsObjective, sameTrial, selectBestTrial, withObjectiveFromMetrics, type Trial } from '../domain/trial';
+import { awaitsObjective, isBetter, selectBestTrial, withObjectiveFromMetrics, type Trial } from '../domain/trial';
 import type { StoredTrial } from '../ports/ledger';
 import type { Dependencies } from './dependencies';
 import type { HandledEvent, ProviderTrialEvent } from './provider-events';
@@ -37,9 +37,10 @@ export interface SyncResult {
  *    mark it announced; a crash in between only repeats an event consumers can drop. A trial the
  *    provider has not yet judged waits, unless the job is over (then it goes out as it stands).
  * 4. Offer the page's best to the job (conditional), then move the cursor.
- * 5. When the job is over, the job's best is settled from all its trials.
+ * 5. If the listing lowered the value of the job's best trial (an event had claimed more), the
+ *    job's best is chosen again from all its trials.
  *
- * The cost per trial is flat: only the job's last sync reads all its trials, once.
+ * The cost per trial is flat: nothing here reads all trials of the job, but for that correction.
  */
 export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<SyncResult> {
   const { provider } = deps.providers.get(job.provider);
@@ -48,6 +49,7 @@ export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<Sy
   let cursor = job.trialCursor;
   let [changed, announced, waiting] = [0, 0, 0];
   let best = job.bestTrial;
+  let bestLowered = false;
 
   for (let page = 0; page < MAX_PAGES_PER_CALL; page++) {
     const { trials, cursor: next } = await provider.listTrials(refOf(job), cursor, job.spec);
@@ -56,6 +58,7 @@ export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<Sy
     for (const trial of trials) {
       const result = await deps.ledger.putTrial(job.jobId, { trial, source: 'provider', observedAt });
       if (result.kind !== 'unchanged') changed++;
+      if (lowersBest(best, result.stored, goal)) bestLowered = true;
       stored.push(result.stored);
     }
     for (const trial of stored) {
@@ -75,20 +78,22 @@ export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<Sy
     await deps.ledger.advanceTrialCursor(job.jobId, cursor, next);
     cursor = next;
   }
-  if (final) best = await settleBestTrial(deps, job);
+  if (bestLowered) best = await chooseBestAgain(deps, job);
   return { changed, announced, waiting, bestTrial: best && stripAnnounced(best) };
 }
 
-/**
- * The job's best from all its trials, written to the job when it differs: a listing may have
- * corrected the value of the trial that was best, so the running best can be stale.
- */
-async function settleBestTrial(deps: Dependencies, job: JobRecord): Promise<Trial | undefined> {
+/** True when `stored` is the job's best trial, now with a worse value than the best recorded. */
+function lowersBest(best: Trial | undefined, stored: Trial, goal: JobRecord['spec']['objective']['goal']): boolean {
+  if (!best || best.trialId !== stored.trialId || best.objectiveValue === undefined) return false;
+  return stored.objectiveValue === undefined || isBetter(goal, best.objectiveValue, stored.objectiveValue);
+}
+
+/** The job's best chosen again from all its trials, and written to the job. */
+async function chooseBestAgain(deps: Dependencies, job: JobRecord): Promise<Trial | undefined> {
   const best = selectBestTrial(await deps.ledger.listTrials(job.jobId), job.spec.objective.goal);
-  const settled = best && stripAnnounced(best);
-  const current = (await deps.ledger.getJob(job.jobId))?.bestTrial;
-  if (!(current && settled && sameTrial(current, settled)) && (current || settled)) await deps.ledger.setBestTrial(job.jobId, settled);
-  return settled;
+  const chosen = best && stripAnnounced(best);
+  await deps.ledger.setBestTrial(job.jobId, chosen);
+  return chosen;
 }
 
 async function announceTrial(deps: Dependencies, job: JobRecord, trial: StoredTrial): Promise<void> {
@@ -134,6 +139,7 @@ async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Tria
     await announceTrial(deps, job, stored);
     announced = 1;
   }
+  if (lowersBest(job.bestTrial, stored, goal)) return { changed, announced, waiting: 0, bestTrial: await chooseBestAgain(deps, job) };
   const better = selectBestTrial([stored], goal);
   if (better) await deps.ledger.offerBestTrial(job.jobId, stripAnnounced(better), goal);
   return { changed, announced, waiting: 0, bestTrial: job.bestTrial };
