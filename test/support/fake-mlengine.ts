@@ -28,7 +28,18 @@ export interface FakeMlEngineOptions {
   readonly now?: () => Date;
   /** Start with autopilot on (see `autopilot`). */
   readonly autopilot?: boolean | { readonly intervalMs: number };
+  /** The order `trainingOutput.trials` is served in; default `added` (see `FakeTrialOrder`). */
+  readonly trialOrder?: FakeTrialOrder;
 }
+
+/**
+ * How the fake lists a job's trials. The reference gives `trainingOutput.trials` no order, so a
+ * caller may rely on none: `added` (the order the trials were added or generated in), `id` (trial
+ * ids ascending, numerically when numeric), `objective` (best `finalMetric` first for the job's
+ * goal, trials without one last; equals keep their added order).
+ */
+export type FakeTrialOrder = 'added' | 'id' | 'objective';
+const TRIAL_ORDERS: readonly FakeTrialOrder[] = ['added', 'id', 'objective'];
 
 const TERMINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 const JOB_ID = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
@@ -61,7 +72,8 @@ class HttpError extends Error {
  * The same controls are served over HTTP under `/_fake/` for a fake in another process
  * (`test/support/fake-mlengine-main.ts`): GET calls, POST jobs/{project}/{jobId}/state
  * `{state, errorMessage?}`, POST jobs/{project}/{jobId}/trials `{trial}`, POST advance
- * `{name?}`, POST autopilot `{on, intervalMs?}`, POST throttle `{times}`, POST reset.
+ * `{name?}`, POST autopilot `{on, intervalMs?}`, POST throttle `{times}`, POST trial-order
+ * `{order}`, POST reset.
  */
 export class FakeMlEngine {
   private readonly jobs = new Map<string, StoredJob>();
@@ -72,11 +84,13 @@ export class FakeMlEngine {
   private throttled = 0;
   private failures: { status: number; rpc: string; remaining: number }[] = [];
   private nextSeq = 1;
+  private trialOrder: FakeTrialOrder;
   /** `http://127.0.0.1:N` once started. */
   endpoint = '';
 
   constructor(private readonly options: FakeMlEngineOptions = {}) {
     this.now = options.now ?? (() => new Date());
+    this.trialOrder = options.trialOrder ?? 'added';
   }
 
   /** The base URL a client is given: `<endpoint>/v1`. */
@@ -107,12 +121,19 @@ export class FakeMlEngine {
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   }
 
-  /** Forgets jobs, calls and failures; autopilot stays as it is. */
+  /** Forgets jobs, calls, failures and the trial order set since start; autopilot stays as it is. */
   reset(): void {
     this.jobs.clear();
     this.recorded.length = 0;
     this.throttled = 0;
     this.failures = [];
+    this.trialOrder = this.options.trialOrder ?? 'added';
+  }
+
+  /** From now on `get`, `list` and `job` serve every job's trials in this order. */
+  setTrialOrder(order: FakeTrialOrder): void {
+    if (!TRIAL_ORDERS.includes(order)) throw new Error(`trial order must be one of ${TRIAL_ORDERS.join(', ')}, not ${JSON.stringify(order)}`);
+    this.trialOrder = order;
   }
 
   /** API requests so far, optionally only one method's (`POST`, `GET`, `PATCH`). */
@@ -122,7 +143,7 @@ export class FakeMlEngine {
 
   /** A copy of the job as `get` would return it. */
   job(name: string): MlEngineJob {
-    return structuredClone(this.stored(name).job);
+    return this.served(this.stored(name).job);
   }
 
   /** The next `times` API requests get 429 RESOURCE_EXHAUSTED. */
@@ -191,6 +212,14 @@ export class FakeMlEngine {
     const stored = this.jobs.get(name);
     if (!stored) throw new Error(`fake ML Engine has no job ${name}`);
     return stored;
+  }
+
+  /** A copy of the job as the API answers with it: its trials in the current `trialOrder`. */
+  private served(job: MlEngineJob): MlEngineJob {
+    const copy = structuredClone(job);
+    const trials = copy.trainingOutput?.trials;
+    if (trials && this.trialOrder !== 'added') trials.sort(trialComparator(this.trialOrder, copy));
+    return copy;
   }
 
   private touch(stored: StoredJob): void {
@@ -305,7 +334,7 @@ export class FakeMlEngine {
     const item = /^\/projects\/([^/]+)\/jobs\/([^/:]+)$/.exec(path);
     if (item) {
       const name = `projects/${decodeURIComponent(item[1] as string)}/jobs/${decodeURIComponent(item[2] as string)}`;
-      if (method === 'GET') return this.find(name).job;
+      if (method === 'GET') return this.served(this.find(name).job);
       if (method === 'PATCH') return this.patch(name, query, body);
     }
     throw new HttpError(404, 'NOT_FOUND', `fake ML Engine does not serve ${method} ${path}`);
@@ -356,7 +385,7 @@ export class FakeMlEngine {
     }
     // Newest first, as the service lists.
     const all = [...this.jobs.values()].filter((s) => s.project === project && match(s.job)).sort((a, b) => b.seq - a.seq);
-    const page = all.slice(offset, offset + size).map((s) => structuredClone(s.job));
+    const page = all.slice(offset, offset + size).map((s) => this.served(s.job));
     const next = offset + size < all.length ? Buffer.from(String(offset + size), 'utf8').toString('base64url') : undefined;
     return page.length === 0 ? {} : { jobs: page, ...(next ? { nextPageToken: next } : {}) };
   }
@@ -399,6 +428,9 @@ export class FakeMlEngine {
       return this.addTrial(name, body['trial'] as MlEngineHyperparameterOutput);
     }
     switch (path) {
+      case 'trial-order':
+        this.setTrialOrder(body['order'] as FakeTrialOrder);
+        return {};
       case 'advance':
         this.advance(typeof body['name'] === 'string' ? body['name'] : undefined);
         return {};
@@ -415,6 +447,27 @@ export class FakeMlEngine {
         throw new Error(`no control ${method} ${path}`);
     }
   }
+}
+
+function trialComparator(order: Exclude<FakeTrialOrder, 'added'>, job: MlEngineJob): (a: MlEngineHyperparameterOutput, b: MlEngineHyperparameterOutput) => number {
+  if (order === 'id') {
+    return (a, b) => {
+      const [x, y] = [a.trialId ?? '', b.trialId ?? ''];
+      const numeric = /^[0-9]+$/.test(x) && /^[0-9]+$/.test(y);
+      return numeric ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    };
+  }
+  const sign = job.trainingInput?.hyperparameters?.goal === 'MINIMIZE' ? 1 : -1;
+  const valueOf = (t: MlEngineHyperparameterOutput) => {
+    const v = t.finalMetric?.objectiveValue;
+    return v !== undefined && Number.isFinite(v) ? v : undefined;
+  };
+  // Array.prototype.sort is stable: equal values keep their added order.
+  return (a, b) => {
+    const [x, y] = [valueOf(a), valueOf(b)];
+    if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+    return sign * (x - y);
+  };
 }
 
 function drawValue(p: MlEngineParameterSpecBody, r: number): string {

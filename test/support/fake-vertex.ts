@@ -64,9 +64,19 @@ export interface FakeTrialInput {
   /** Default the next number after the job's last trial, as Vertex numbers them ("1", "2", ...). */
   readonly id?: string;
   readonly parameters?: Readonly<Record<string, number | string>>;
+  /**
+   * May lack the study's metric (a trainer that reported its last measurement without it) while
+   * `measurements` carry it: Vertex keeps what was reported.
+   */
   readonly finalMeasurement?: FakeMeasurement;
   readonly measurements?: readonly FakeMeasurement[];
   readonly infeasibleReason?: string;
+  /**
+   * When a trial reaching SUCCEEDED or INFEASIBLE ended (study.proto's end_time: "when the Trial's
+   * status changed to SUCCEEDED or INFEASIBLE"); default the fake's clock at that change. Ignored
+   * for other states, which have no end time.
+   */
+  readonly endTime?: Date;
 }
 
 export interface AutopilotOptions {
@@ -78,6 +88,17 @@ export interface AutopilotOptions {
   readonly objective?: (trial: { readonly jobName: string; readonly index: number; readonly parameters: Readonly<Record<string, number | string>> }) => number;
   /** Every n-th trial ends INFEASIBLE instead of SUCCEEDED (0: never, the default). */
   readonly infeasibleEvery?: number;
+  /**
+   * Every n-th trial is stopped early by the service (0: never, the default): after its
+   * measurement it is STOPPING for one tick, seen so by any Get in between, then SUCCEEDED with
+   * the final measurement the service selects (`completeTrial`).
+   */
+  readonly stoppingEvery?: number;
+  /**
+   * Every n-th trial ends SUCCEEDED with a final measurement that lacks the study's metric, while
+   * its intermediate measurement carries it (0: never, the default).
+   */
+  readonly finalWithoutObjectiveEvery?: number;
 }
 
 export interface FakeVertexOptions {
@@ -275,7 +296,11 @@ export class FakeVertex {
     return [...this.jobs.keys()];
   }
 
-  /** Appends a trial to a job; returns its id. Terminal states get an end time; SUCCEEDED without a final measurement gets none. */
+  /**
+   * Appends a trial to a job; returns its id. Terminal states get an end time (`endTime`, else
+   * now), others none; the measurements are the ones given (SUCCEEDED without a final measurement
+   * gets none: use `completeTrial` for the service's own choice).
+   */
   addTrial(jobName: string, input: FakeTrialInput = {}): string {
     const stored = this.storedJob(jobName);
     const trials = (stored.job.trials ??= []);
@@ -289,25 +314,50 @@ export class FakeVertex {
       ...(input.measurements ? { measurements: input.measurements.map(toMeasurement) } : {}),
       ...(input.finalMeasurement ? { finalMeasurement: toMeasurement(input.finalMeasurement) } : {}),
       ...(input.infeasibleReason ? { infeasibleReason: input.infeasibleReason } : {}),
-      ...(TERMINAL_TRIAL_STATES.has(state) ? { endTime: this.timestamp() } : {}),
+      ...(TERMINAL_TRIAL_STATES.has(state) ? { endTime: this.timestamp(input.endTime) } : {}),
     };
     trials.push(trial);
     this.touch(stored.job);
     return id;
   }
 
-  /** Changes a trial in place, as Vertex does (a trial keeps its position and id). */
+  /**
+   * Changes a trial in place, as Vertex does (a trial keeps its position and id). Any state may be
+   * set, so a test can walk a trial ACTIVE → STOPPING → SUCCEEDED, each visible to the Gets in
+   * between; a terminal state gets an end time (`endTime`, else now, kept if it had one).
+   */
   updateTrial(jobName: string, trialId: string, patch: Omit<FakeTrialInput, 'id' | 'parameters'>): void {
     const stored = this.storedJob(jobName);
-    const trial = stored.job.trials?.find((t) => t.id === trialId);
-    if (!trial) throw new Error(`fake Vertex: job ${jobName} has no trial ${trialId}`);
+    const trial = this.storedTrial(stored, trialId);
     if (patch.state) {
       trial.state = patch.state;
-      if (TERMINAL_TRIAL_STATES.has(patch.state)) trial.endTime ??= this.timestamp();
+      if (TERMINAL_TRIAL_STATES.has(patch.state)) trial.endTime = patch.endTime ? this.timestamp(patch.endTime) : (trial.endTime ?? this.timestamp());
     }
     if (patch.measurements) trial.measurements = patch.measurements.map(toMeasurement);
     if (patch.finalMeasurement) trial.finalMeasurement = toMeasurement(patch.finalMeasurement);
     if (patch.infeasibleReason) trial.infeasibleReason = patch.infeasibleReason;
+    this.touch(stored.job);
+  }
+
+  /**
+   * Ends a trial as the service does: SUCCEEDED with `finalMeasurement` when given (it may lack the
+   * metric), else with the one the service selects from the reported measurements by the job's
+   * measurementSelectionType (LAST_MEASUREMENT, or unspecified: the last; BEST_MEASUREMENT: the
+   * best value of the study's metric for its goal); INFEASIBLE when there is none ("done but
+   * missing the final_measurement").
+   */
+  completeTrial(jobName: string, trialId: string, options: { readonly finalMeasurement?: FakeMeasurement; readonly endTime?: Date } = {}): void {
+    const stored = this.storedJob(jobName);
+    const trial = this.storedTrial(stored, trialId);
+    const final = options.finalMeasurement ? toMeasurement(options.finalMeasurement) : selectedMeasurement(stored.job, trial.measurements ?? []);
+    if (final) {
+      trial.state = 'SUCCEEDED';
+      trial.finalMeasurement = final;
+    } else {
+      trial.state = 'INFEASIBLE';
+      trial.infeasibleReason ||= 'The trial ended without a final measurement.';
+    }
+    trial.endTime = options.endTime ? this.timestamp(options.endTime) : (trial.endTime ?? this.timestamp());
     this.touch(stored.job);
   }
 
@@ -341,12 +391,15 @@ export class FakeVertex {
    */
   autopilot(options: AutopilotOptions = {}): () => void {
     this.stopAutopilot();
-    const objective = options.objective ?? ((t) => 0.5 + 0.4 * unitHash(`${t.jobName}#${t.index}#objective`));
-    this.autopilotTimer = setInterval(() => {
-      for (const stored of [...this.jobs.values()]) this.pilotStep(stored, options, objective);
-    }, options.trialEveryMs ?? 200);
+    this.autopilotTimer = setInterval(() => this.autopilotTick(options), options.trialEveryMs ?? 200);
     this.autopilotTimer.unref();
     return () => this.stopAutopilot();
+  }
+
+  /** One tick of the autopilot, now: for a test that looks at the jobs between ticks. */
+  autopilotTick(options: AutopilotOptions = {}): void {
+    const objective = options.objective ?? ((t) => 0.5 + 0.4 * unitHash(`${t.jobName}#${t.index}#objective`));
+    for (const stored of [...this.jobs.values()]) this.pilotStep(stored, options, objective);
   }
 
   stopAutopilot(): void {
@@ -504,21 +557,23 @@ export class FakeVertex {
     return this.newOperation(location, { typeUrl: 'type.googleapis.com/google.protobuf.Empty', value: new Uint8Array() }, 0);
   }
 
-  /** CANCELLING → CANCELLED. Trials that were stopped end SUCCEEDED with their last measurement if they had one, else INFEASIBLE (the fake's choice). */
+  /**
+   * CANCELLING → CANCELLED. Trials that were stopped end as `completeTrial` ends them: SUCCEEDED
+   * with the measurement the service selects if they reported any, else INFEASIBLE (the fake's
+   * choice).
+   */
   private finishCancel(stored: StoredJob): void {
+    const name = jobNameOf(stored);
     for (const trial of stored.job.trials ?? []) {
       if (TERMINAL_TRIAL_STATES.has(trial.state as VertexTrialState)) continue;
-      const last = trial.measurements?.[trial.measurements.length - 1];
-      if (last) {
-        trial.state = 'SUCCEEDED';
-        trial.finalMeasurement ??= last;
-      } else {
-        trial.state = 'INFEASIBLE';
-        trial.infeasibleReason ??= 'The trial was stopped because its job was cancelled.';
+      if (trial.finalMeasurement) {
+        this.updateTrial(name, trial.id as string, { state: 'SUCCEEDED' });
+        continue;
       }
-      trial.endTime ??= this.timestamp();
+      if (!trial.measurements?.length) trial.infeasibleReason ||= 'The trial was stopped because its job was cancelled.';
+      this.completeTrial(name, trial.id as string);
     }
-    this.setState(jobNameOf(stored), 'JOB_STATE_CANCELLED', { code: grpc.status.CANCELLED, message: 'CANCELED' });
+    this.setState(name, 'JOB_STATE_CANCELLED', { code: grpc.status.CANCELLED, message: 'CANCELED' });
   }
 
   private pilotStep(stored: StoredJob, options: AutopilotOptions, objective: NonNullable<AutopilotOptions['objective']>): void {
@@ -530,24 +585,36 @@ export class FakeVertex {
     if (state !== 'JOB_STATE_RUNNING') return;
 
     const metricId = job.studySpec?.metrics?.[0]?.metricId ?? 'objective';
+    const every = (n: number | undefined, index: number) => (n ?? 0) > 0 && index % (n ?? 1) === 0;
     for (const trial of job.trials ?? []) {
+      const id = trial.id as string;
+      // stopped by the service on the tick before: it ends now
+      if (trial.state === 'STOPPING') {
+        this.completeTrial(name, id);
+        continue;
+      }
       if (trial.state !== 'ACTIVE' && trial.state !== 'REQUESTED') continue;
       const index = Number(trial.id);
-      const infeasible = (options.infeasibleEvery ?? 0) > 0 && index % (options.infeasibleEvery ?? 1) === 0;
-      if (infeasible) {
-        this.updateTrial(name, trial.id as string, { state: 'INFEASIBLE', infeasibleReason: 'Trial reported no objective (fake autopilot).' });
+      if (every(options.infeasibleEvery, index)) {
+        this.updateTrial(name, id, { state: 'INFEASIBLE', infeasibleReason: 'Trial reported no objective (fake autopilot).' });
+        continue;
+      }
+      const parameters = Object.fromEntries((trial.parameters ?? []).map((p) => [p.parameterId ?? '', fromValue(p.value)]));
+      const value = objective({ jobName: name, index, parameters });
+      const measurement = { metrics: { [metricId]: value }, stepCount: 1 };
+      if (every(options.stoppingEvery, index)) {
+        this.updateTrial(name, id, { state: 'STOPPING', measurements: [measurement] });
+      } else if (every(options.finalWithoutObjectiveEvery, index)) {
+        this.updateTrial(name, id, { state: 'SUCCEEDED', measurements: [measurement], finalMeasurement: { metrics: {}, stepCount: 2 } });
       } else {
-        const parameters = Object.fromEntries((trial.parameters ?? []).map((p) => [p.parameterId ?? '', fromValue(p.value)]));
-        const value = objective({ jobName: name, index, parameters });
-        const measurement = { metrics: { [metricId]: value }, stepCount: 1 };
-        this.updateTrial(name, trial.id as string, { state: 'SUCCEEDED', measurements: [measurement], finalMeasurement: measurement });
+        this.updateTrial(name, id, { state: 'SUCCEEDED', measurements: [measurement], finalMeasurement: measurement });
       }
     }
     const target = options.trials ?? job.maxTrialCount ?? 1;
     const count = job.trials?.length ?? 0;
     if (count < target) {
       this.addTrial(name, { state: 'ACTIVE', parameters: sampleParameters(job, `${name}#${count + 1}`) });
-    } else {
+    } else if ((job.trials ?? []).every((t) => TERMINAL_TRIAL_STATES.has(t.state as VertexTrialState))) {
       this.setState(name, 'JOB_STATE_SUCCEEDED');
     }
   }
@@ -709,12 +776,18 @@ export class FakeVertex {
     return stored;
   }
 
+  private storedTrial(stored: StoredJob, trialId: string): ITrial {
+    const trial = stored.job.trials?.find((t) => t.id === trialId);
+    if (!trial) throw new Error(`fake Vertex: job ${jobNameOf(stored)} has no trial ${trialId}`);
+    return trial;
+  }
+
   private touch(job: IJob): void {
     job.updateTime = this.timestamp();
   }
 
-  private timestamp(): ITimestamp {
-    const ms = this.now().getTime();
+  private timestamp(at?: Date): ITimestamp {
+    const ms = (at ?? this.now()).getTime();
     return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
   }
 }
@@ -746,6 +819,25 @@ function toMeasurement(m: FakeMeasurement): IMeasurement {
     ...(m.stepCount !== undefined ? { stepCount: String(m.stepCount) } : {}),
     metrics: Object.entries(m.metrics).map(([metricId, value]) => ({ metricId, value })),
   };
+}
+
+/**
+ * The measurement the service makes final when a trial ends without one, by the job's
+ * measurementSelectionType: BEST_MEASUREMENT takes the best value of the study's first metric for
+ * its goal (measurements without it skipped; the earliest of equals), anything else the last.
+ */
+function selectedMeasurement(job: IJob, measurements: readonly IMeasurement[]): IMeasurement | undefined {
+  const selection = String(job.studySpec?.measurementSelectionType ?? '');
+  if (selection !== 'BEST_MEASUREMENT' && selection !== '2') return measurements[measurements.length - 1];
+  const metric = job.studySpec?.metrics?.[0];
+  const minimize = String(metric?.goal ?? '') === 'MINIMIZE' || String(metric?.goal ?? '') === '2';
+  let best: { m: IMeasurement; value: number } | undefined;
+  for (const m of measurements) {
+    const value = m.metrics?.find((x) => x.metricId === metric?.metricId)?.value;
+    if (typeof value !== 'number') continue;
+    if (!best || (minimize ? value < best.value : value > best.value)) best = { m, value };
+  }
+  return best?.m ?? measurements[measurements.length - 1];
 }
 
 /** A deterministic number in [0, 1) from a string (FNV-1a). */

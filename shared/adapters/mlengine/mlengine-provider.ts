@@ -2,6 +2,7 @@ import { ProviderError, SpecValidationError, type FieldIssue } from '../../domai
 import type { JobObservation, ProviderJobRef } from '../../domain/job';
 import type { TuningSpec } from '../../domain/spec';
 import { isTerminalTrialStatus } from '../../domain/status';
+import type { Trial } from '../../domain/trial';
 import { systemClock, type Clock } from '../../ports/clock';
 import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
 import { MlEngineAlreadyExistsError, MlEngineApiError, type MlEngineClient } from './mlengine-client';
@@ -14,7 +15,7 @@ import {
   type MlEngineHyperparameterOutput,
   type MlEngineJob,
 } from './mlengine-request';
-import { mapMlEngineTrialState, observationFromJob, trialFromOutput } from './mlengine-responses';
+import { mapMlEngineTrialState, observationFromJob, providerBestOutput, trialFromOutput } from './mlengine-responses';
 import { MLENGINE_JOB_ID_LABEL, mlEngineSpecIssues } from './mlengine-spec';
 
 export interface MlEngineProviderOptions {
@@ -123,6 +124,18 @@ export class MlEngineProvider implements TuningProvider {
     if (page.length === 0) return { trials: [], cursor };
     for (const trial of page) seen.add(trial.trialId as string);
     return { trials: page.map((trial) => trialFromOutput(trial, spec, job)), cursor: encodeTrialCursor(seen) };
+  }
+
+  /**
+   * The trial ML Engine's final metrics make best, from one read of the job (see
+   * `providerBestOutput`: the best final objective value for the job's goal, a tie going to the
+   * trial listed first), mapped as `listTrials` maps it. The same rule gives `describe`'s
+   * `providerBestTrialId`. Undefined while no finished trial has a final metric.
+   */
+  async bestTrial(ref: ProviderJobRef, spec: TuningSpec): Promise<Trial | undefined> {
+    const job = await this.client.get(this.nameOf(ref));
+    const best = providerBestOutput(job);
+    return best && trialFromOutput(best, spec, job);
   }
 
   /** Cancels the job; a job that is finished or already cancelling is left as it is. */

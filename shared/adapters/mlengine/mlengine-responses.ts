@@ -2,7 +2,7 @@ import { ProviderError } from '../../domain/errors';
 import type { JobObservation } from '../../domain/job';
 import type { Goal, TuningSpec } from '../../domain/spec';
 import type { JobStatus, TrialStatus } from '../../domain/status';
-import { selectBestTrial, type Trial } from '../../domain/trial';
+import { isBetter, type Trial } from '../../domain/trial';
 import type { MlEngineHyperparameterOutput, MlEngineJob, MlEngineJobState, MlEngineMetric } from './mlengine-request';
 import { mlEngineTrialSpecSchema } from './mlengine-spec';
 
@@ -65,7 +65,7 @@ function isoTime(time: string | undefined): string | undefined {
  * What a job says now, in tunewire's vocabulary. `observedAt` is the job's latest time (end, start
  * or create), so repeated reads of an unchanged job observe the same moment; `fallbackTime` is used
  * only when the job carries no time at all. `errorMessage` (a failure or a cancellation) becomes
- * the failure reason. The best trial is judged on each trial's final metric for the job's goal.
+ * the failure reason. `providerBestTrialId` is `providerBestOutput`'s trial.
  */
 export function observationFromJob(job: MlEngineJob, fallbackTime: Date = new Date(0)): JobObservation {
   const times = [job.createTime, job.startTime, job.endTime].map(isoTime).filter((t): t is string => t !== undefined).sort();
@@ -78,15 +78,7 @@ export function observationFromJob(job: MlEngineJob, fallbackTime: Date = new Da
   const completed = Number(job.trainingOutput?.completedTrialCount ?? 0);
   if (trials.length === 0 && Number.isSafeInteger(completed) && completed > 0) counts.succeeded = completed;
 
-  const goal: Goal = job.trainingInput?.hyperparameters?.goal === 'MINIMIZE' ? 'minimize' : 'maximize';
-  const best = selectBestTrial(
-    trials.flatMap((t) => {
-      const value = t.finalMetric?.objectiveValue;
-      if (!t.trialId || value === undefined || !Number.isFinite(value)) return [];
-      return [{ trialId: t.trialId, status: mapMlEngineTrialState(t), hyperparameters: {}, objectiveValue: value, stoppedEarly: t.isTrialStoppedEarly === true }];
-    }),
-    goal,
-  );
+  const best = providerBestOutput(job);
 
   return {
     status: mapMlEngineJobState(job.state),
@@ -96,6 +88,29 @@ export function observationFromJob(job: MlEngineJob, fallbackTime: Date = new Da
     ...(Object.keys(counts).length > 0 ? { trialCounts: counts } : {}),
     ...(best ? { providerBestTrialId: best.trialId } : {}),
   };
+}
+
+/**
+ * The trial ML Engine's own judgement makes best: the best finite `finalMetric.objectiveValue`
+ * ("the final objective metric seen for this trial") for the job's goal (`MAXIMIZE` unless the job
+ * says `MINIMIZE`, the reference's default), among trials that finished without failing (listed
+ * without a state, SUCCEEDED, or stopped early). The service gives trials no end times, so a tie
+ * goes to the trial listed first, in the service's own order. One rule for `describe` and
+ * `bestTrial`, so both name the same trial from the same read.
+ *
+ * @example providerBestOutput(job)?.trialId // '7'
+ */
+export function providerBestOutput(job: MlEngineJob): MlEngineHyperparameterOutput | undefined {
+  const goal: Goal = job.trainingInput?.hyperparameters?.goal === 'MINIMIZE' ? 'minimize' : 'maximize';
+  let best: { trial: MlEngineHyperparameterOutput; value: number } | undefined;
+  for (const trial of job.trainingOutput?.trials ?? []) {
+    const value = trial.finalMetric?.objectiveValue;
+    if (!trial.trialId || value === undefined || !Number.isFinite(value)) continue;
+    const status = mapMlEngineTrialState(trial);
+    if (status !== 'succeeded' && status !== 'stopped') continue;
+    if (!best || isBetter(goal, value, best.value)) best = { trial, value };
+  }
+  return best?.trial;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Trial } from '../../domain/trial';
 import { systemClock, type Clock } from '../../ports/clock';
 import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
 import { buildHyperparameterTuningJob, int64String, toApiJson } from './vertex-request';
-import { mapJobState, observationFromJob, trialFromVertex } from './vertex-responses';
+import { bestTrialFromVertex, mapJobState, observationFromJob, trialFromVertex } from './vertex-responses';
 import { JOB_ID_LABEL, parseVertexTrialSpec, vertexParent, vertexSpecIssues } from './vertex-spec';
 
 type IHyperparameterTuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
@@ -297,6 +297,19 @@ export class VertexProvider implements TuningProvider {
 
     if (trials.length === 0 && n === before.n && start === before.n) return { trials, cursor };
     return { trials, cursor: writeCursor({ v: 1, n, ...(n > 0 ? { a: rawTrialId(raw[n - 1]) } : {}), o: returned }) };
+  }
+
+  /**
+   * The best trial by Vertex's own rule, from one Get: every trial judged as `listTrials` maps it
+   * (the spec's measurement selection: LAST is the final measurement only, BEST the best reported
+   * value), then the best succeeded trial for the goal; a tie goes to the trial that ended first,
+   * then the smaller id. Infeasible trials and trials without an objective never win. Undefined
+   * while no trial is eligible. The same rule gives `describe`'s `providerBestTrialId`, read from
+   * the job's StudySpec.
+   */
+  async bestTrial(ref: ProviderJobRef, spec: TuningSpec): Promise<Trial | undefined> {
+    const job = await this.getJob(ref, 'bestTrial');
+    return bestTrialFromVertex(job.trials ?? [], spec);
   }
 
   /**

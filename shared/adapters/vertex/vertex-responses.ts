@@ -3,11 +3,12 @@ import { ProviderError } from '../../domain/errors';
 import type { JobObservation } from '../../domain/job';
 import type { Goal, TuningSpec } from '../../domain/spec';
 import type { JobStatus, TrialStatus } from '../../domain/status';
-import { isBetter, type Trial } from '../../domain/trial';
+import { isBetter, selectBestTrial, type Trial } from '../../domain/trial';
 
 type IHyperparameterTuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
 type ITrial = protos.google.cloud.aiplatform.v1.ITrial;
 type IMeasurement = protos.google.cloud.aiplatform.v1.IMeasurement;
+type IStudySpec = protos.google.cloud.aiplatform.v1.IStudySpec;
 type JobStateName = keyof typeof protos.google.cloud.aiplatform.v1.JobState;
 type TrialStateName = keyof typeof protos.google.cloud.aiplatform.v1.Trial.State;
 
@@ -130,7 +131,9 @@ export function isoTime(value: TimestampLike): string | undefined {
  * What a HyperparameterTuningJob says, in tunewire's vocabulary: status from `state`, time from
  * `updateTime` (the latest of Vertex's times that is set), failure from `error.message`, trial
  * counts from `trials`. Flags: `partially_succeeded` (some trials failed but the job succeeded),
- * `expired` (failed because it expired).
+ * `expired` (failed because it expired). `providerBestTrialId` is the trial the job's own
+ * StudySpec makes best (see `judgingOfStudy` and `bestTrialFromVertex`); none when the job names
+ * no single metric with a goal, or no trial is eligible.
  *
  * @example observationFromJob(await client.getHyperparameterTuningJob({ name })[0]).status // 'running'
  */
@@ -148,6 +151,8 @@ export function observationFromJob(job: IHyperparameterTuningJob): JobObservatio
   if (providerStatus === 'JOB_STATE_PARTIALLY_SUCCEEDED') flags.push('partially_succeeded');
   if (providerStatus === 'JOB_STATE_EXPIRED') flags.push('expired');
   const failureReason = job.error?.message ? job.error.message : providerStatus === 'JOB_STATE_EXPIRED' ? 'the job expired (JOB_STATE_EXPIRED)' : undefined;
+  const judging = judgingOfStudy(job.studySpec);
+  const best = judging && Array.isArray(job.trials) ? bestOf(job.trials, judging, undefined) : undefined;
   return {
     status,
     providerStatus,
@@ -155,6 +160,7 @@ export function observationFromJob(job: IHyperparameterTuningJob): JobObservatio
     ...(failureReason !== undefined ? { failureReason } : {}),
     ...(Array.isArray(job.trials) ? { trialCounts: countTrials(job.trials) } : {}),
     ...(flags.length > 0 ? { flags } : {}),
+    ...(best ? { providerBestTrialId: best.trialId } : {}),
   };
 }
 
@@ -185,20 +191,57 @@ function metricOf(measurement: IMeasurement | null | undefined, metricId: string
 }
 
 /**
- * The objective under the spec's measurement selection. Vertex itself picks `finalMeasurement`
- * from the reported measurements by the job's measurementSelectionType, which tunewire sets from
- * the same spec: `last` takes finalMeasurement (else the last measurement), `best` takes the best of
- * `measurements` and finalMeasurement for the goal, so the answer holds even where Vertex's
- * final measurement was not chosen from the list (one reported only at the end).
+ * What Vertex judges a trial by: the study's objective metric and goal, and which measurement is a
+ * trial's result (StudySpec.MeasurementSelectionType).
  */
-function objectiveOf(trial: ITrial, metric: string, goal: Goal, selection: TuningSpec['measurementSelection']): number | undefined {
-  const measurements = trial.measurements ?? [];
-  if (selection === 'last') {
-    return metricOf(trial.finalMeasurement, metric) ?? [...measurements].reverse().map((m) => metricOf(m, metric)).find((v) => v !== undefined);
-  }
+export interface VertexJudging {
+  readonly metric: string;
+  readonly goal: Goal;
+  readonly selection: 'best' | 'last';
+}
+
+/**
+ * The judging a spec renders to (see vertex-request): no `measurementSelection` is sent as
+ * LAST_MEASUREMENT, and is read so here.
+ *
+ * @example judgingOfSpec(spec) // { metric: 'auc', goal: 'maximize', selection: 'last' }
+ */
+export function judgingOfSpec(spec: TuningSpec): VertexJudging {
+  return { metric: spec.objective.metric, goal: spec.objective.goal, selection: spec.measurementSelection === 'best' ? 'best' : 'last' };
+}
+
+const GOAL_OF: Readonly<Record<string, Goal | undefined>> = { MAXIMIZE: 'maximize', 1: 'maximize', MINIMIZE: 'minimize', 2: 'minimize' };
+const SELECTION_OF: Readonly<Record<string, VertexJudging['selection'] | undefined>> = { BEST_MEASUREMENT: 'best', 2: 'best' };
+
+/**
+ * The judging a job's StudySpec carries, enums by name or number. Unspecified selection is
+ * LAST_MEASUREMENT (study.proto: "Will be treated as LAST_MEASUREMENT"). Undefined unless the
+ * study has exactly one metric with a goal: several metrics have no single best trial.
+ *
+ * @example judgingOfStudy(job.studySpec) // { metric: 'auc', goal: 'maximize', selection: 'best' }
+ */
+export function judgingOfStudy(study: IStudySpec | null | undefined): VertexJudging | undefined {
+  const metrics = study?.metrics ?? [];
+  const [only] = metrics;
+  if (metrics.length !== 1 || !only?.metricId) return undefined;
+  const goal = GOAL_OF[String(only.goal ?? '')];
+  if (!goal) return undefined;
+  return { metric: only.metricId, goal, selection: SELECTION_OF[String(study?.measurementSelectionType ?? '')] ?? 'last' };
+}
+
+/**
+ * The objective under the job's measurement selection, as study.proto defines a trial's result:
+ * LAST_MEASUREMENT is `finalMeasurement` ("the final measurement containing the objective value")
+ * and only it; a final measurement without the metric means no objective, whatever the
+ * intermediate measurements said (they are "used for early stopping computations"). BEST_MEASUREMENT
+ * is the best value for the goal among `measurements` and `finalMeasurement`, so it holds also
+ * where the final measurement was reported only at the end.
+ */
+function objectiveOf(trial: ITrial, judging: VertexJudging): number | undefined {
+  if (judging.selection === 'last') return metricOf(trial.finalMeasurement, judging.metric);
   let best: number | undefined;
-  for (const value of [...measurements, trial.finalMeasurement].map((m) => metricOf(m, metric))) {
-    if (value !== undefined && (best === undefined || isBetter(goal, value, best))) best = value;
+  for (const value of [...(trial.measurements ?? []), trial.finalMeasurement].map((m) => metricOf(m, judging.metric))) {
+    if (value !== undefined && (best === undefined || isBetter(judging.goal, value, best))) best = value;
   }
   return best;
 }
@@ -220,20 +263,54 @@ function baseOutputDirectory(spec: TuningSpec): string | undefined {
 }
 
 /**
- * A Vertex trial of a HyperparameterTuningJob in tunewire's form.
+ * A Vertex trial of a HyperparameterTuningJob in tunewire's form, exactly as this read shows it
+ * (the ledger merges reads: it keeps what an earlier read knew).
  *
  * - hyperparameters: the tuned values as strings (static ones are in the spec).
- * - objectiveValue: see the measurement selection above; set for succeeded trials only. A
- *   succeeded trial without the objective metric has objectiveStatus `failed`; infeasible trials
- *   have none and are never best.
+ * - objectiveValue: see `objectiveOf`; set for succeeded trials only, judged by the spec's
+ *   measurement selection (none given is LAST, as vertex-request sends it). A succeeded trial
+ *   without an objective has objectiveStatus `failed`.
+ * - INFEASIBLE ("should not be attempted again", set when a trial is done but lacks its final
+ *   measurement): status `infeasible`, objectiveStatus `failed`, no objective whatever it
+ *   reported, `infeasibleReason` as the failure reason; never best.
  * - artifactUri: `<baseOutputDirectory>/<trial id>/model/`, the AIP_MODEL_DIR Vertex gives the
  *   trial's CustomJob.
  * - stoppedEarly: Vertex's Trial has no field recording an early stop; STOPPING ("should stop
- *   according to the service") is the only sign, so it is true while a trial is STOPPING.
+ *   according to the service") is the only sign. A read finding the trial STOPPING says true (its
+ *   status still `running` until its CustomJob ends); the later SUCCEEDED read says false, as
+ *   Vertex then does, and the ledger's merge keeps the true it saw. A trial stopped between two
+ *   reads is never seen STOPPING.
  *
  * @example trialFromVertex({ id: '3', state: 'SUCCEEDED', parameters: [...], finalMeasurement: {...} }, spec).objectiveValue
  */
 export function trialFromVertex(trial: ITrial, spec: TuningSpec): Trial {
+  return judgedTrial(trial, judgingOfSpec(spec), baseOutputDirectory(spec));
+}
+
+/**
+ * The trial Vertex's own rule makes best among `trials` (a job's, from one Get), mapped in full as
+ * `trialFromVertex` maps it: objectives by the spec's measurement selection, then
+ * `selectBestTrial` (succeeded with an objective; infeasible never; a tie goes to the trial that
+ * ended first, then the smaller id).
+ *
+ * @example bestTrialFromVertex(job.trials ?? [], spec)?.trialId // '4'
+ */
+export function bestTrialFromVertex(trials: readonly ITrial[], spec: TuningSpec): Trial | undefined {
+  return bestOf(trials, judgingOfSpec(spec), baseOutputDirectory(spec));
+}
+
+/** The one rule behind `bestTrialFromVertex` and an observation's `providerBestTrialId`. */
+function bestOf(trials: readonly ITrial[], judging: VertexJudging, base: string | undefined): Trial | undefined {
+  // Only trials that can win are mapped: a trial in a state this version does not know must not
+  // fail the whole read, as it does not fail the trial counts.
+  const finished = trials.filter((t) => {
+    const status = (TRIAL_STATUS_OF as Readonly<Record<string, TrialStatus | undefined>>)[trialStateName(t.state)];
+    return status === 'succeeded' || status === 'stopped';
+  });
+  return selectBestTrial(finished.map((t) => judgedTrial(t, judging, base)), judging.goal);
+}
+
+function judgedTrial(trial: ITrial, judging: VertexJudging, base: string | undefined): Trial {
   const trialId = trial.id || trial.name?.split('/').pop() || '';
   if (!trialId) throw new ProviderError('vertex', 'listTrials', 'a trial carries neither id nor name', { retryable: false, code: 'PROVIDER.BAD_RESPONSE' });
   const stateName = trialStateName(trial.state);
@@ -241,12 +318,11 @@ export function trialFromVertex(trial: ITrial, spec: TuningSpec): Trial {
   const hyperparameters: Record<string, string> = {};
   for (const p of trial.parameters ?? []) if (p.parameterId) hyperparameters[p.parameterId] = parameterValue(p.value);
 
-  const objectiveValue = status === 'succeeded' ? objectiveOf(trial, spec.objective.metric, spec.objective.goal, spec.measurementSelection) : undefined;
+  const objectiveValue = status === 'succeeded' ? objectiveOf(trial, judging) : undefined;
   const objectiveStatus = status === 'succeeded' ? (objectiveValue !== undefined ? 'succeeded' : 'failed') : status === 'infeasible' ? 'failed' : 'pending';
   const startedAt = isoTime(trial.startTime);
   const endedAt = isoTime(trial.endTime);
   const metrics = metricsOf(trial);
-  const base = baseOutputDirectory(spec);
   return {
     trialId,
     status,

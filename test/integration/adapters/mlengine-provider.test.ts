@@ -8,7 +8,7 @@ import {
   MlEngineNotFoundError,
 } from '../../../shared/adapters/mlengine/mlengine-client';
 import { MlEngineProvider } from '../../../shared/adapters/mlengine/mlengine-provider';
-import { buildMlEngineJob, type MlEngineJobState } from '../../../shared/adapters/mlengine/mlengine-request';
+import { buildMlEngineJob, type MlEngineHyperparameterOutput, type MlEngineJobState } from '../../../shared/adapters/mlengine/mlengine-request';
 import { isRetryable, ProviderError, SpecValidationError } from '../../../shared/domain/errors';
 import type { ProviderJobRef } from '../../../shared/domain/job';
 import { parseSpec, type TuningSpec } from '../../../shared/domain/spec';
@@ -211,6 +211,71 @@ describe('MlEngineProvider against the fake ML Engine', () => {
     });
   });
 
+  describe('bestTrial', () => {
+    const trial = (trialId: string, objectiveValue: number | undefined, extra: Partial<MlEngineHyperparameterOutput> = {}): MlEngineHyperparameterOutput => ({
+      trialId,
+      hyperparameters: { 'first-layer-size': String(50 * Number(trialId)), 'num-layers': '2' },
+      ...(objectiveValue !== undefined ? { finalMetric: { trainingStep: '1000', objectiveValue } } : {}),
+      ...extra,
+    });
+
+    it('names the best final metric for the job goal, mapped as listTrials maps it', async () => {
+      const s = spec();
+      const { ref, name } = await created(s);
+      fake.setState(name, 'RUNNING');
+      fake.addTrial(name, trial('1', 0.81));
+      fake.addTrial(name, trial('2', 0.86, { isTrialStoppedEarly: true }));
+      fake.addTrial(name, trial('3', 0.99, { state: 'FAILED' }));
+      fake.addTrial(name, trial('4', 0.97, { state: 'RUNNING' }));
+      fake.addTrial(name, trial('5', undefined, { allMetrics: [{ trainingStep: '10', objectiveValue: 0.98 }] }));
+
+      const best = await provider.bestTrial(ref, s);
+
+      const { trials } = await provider.listTrials(ref, undefined, s);
+      expect(best).toStrictEqual(trials.find((t) => t.trialId === '2'));
+      expect(best).toMatchObject({ status: 'stopped', stoppedEarly: true, objectiveValue: 0.86, artifactUri: 'gs://tunewire-demo-ml/census/jobs/2' });
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('2');
+    });
+
+    it('judges by the job goal when it minimizes', async () => {
+      const s = spec({ objective: { metric: 'loss', goal: 'minimize' } });
+      const { ref, name } = await created(s);
+      fake.addTrial(name, trial('1', 0.3));
+      fake.addTrial(name, trial('2', 0.2));
+      fake.addTrial(name, trial('3', 0.4));
+      expect((await provider.bestTrial(ref, s))?.trialId).toBe('2');
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('2');
+    });
+
+    it('gives a tie to the trial the service lists first, whatever order it lists them in', async () => {
+      const s = spec();
+      const { ref, name } = await created(s);
+      fake.addTrial(name, trial('7', 0.9));
+      fake.addTrial(name, trial('3', 0.9));
+      fake.addTrial(name, trial('5', 0.8));
+
+      expect((await provider.bestTrial(ref, s))?.trialId).toBe('7');
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('7');
+
+      fake.setTrialOrder('id');
+      expect((await provider.bestTrial(ref, s))?.trialId).toBe('3');
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('3');
+
+      // listTrials does not depend on the order
+      expect((await provider.listTrials(ref, undefined, s)).trials.map((t) => t.trialId)).toEqual(['3', '5', '7']);
+    });
+
+    it('names none while no finished trial has a final metric', async () => {
+      const s = spec();
+      const { ref, name } = await created(s);
+      expect(await provider.bestTrial(ref, s)).toBeUndefined();
+      fake.addTrial(name, trial('1', undefined));
+      fake.addTrial(name, trial('2', 0.9, { state: 'FAILED' }));
+      expect(await provider.bestTrial(ref, s)).toBeUndefined();
+      expect((await provider.describe(ref)).providerBestTrialId).toBeUndefined();
+    });
+  });
+
   describe('stop', () => {
     it('cancels a running job, which then moves through stopping to stopped', async () => {
       const { ref, name } = await created();
@@ -303,6 +368,23 @@ describe('MlEngineProvider against the fake ML Engine', () => {
       expect(fake.calls('GET').filter((c) => c.query['pageSize'] === '2')).toHaveLength(3);
 
       await expect(client.list(PROJECT, { filter: 'labels.team=nobody' })).resolves.toEqual({ jobs: [] });
+    });
+
+    it('reads trials in whatever order the fake lists them', async () => {
+      const { name } = await created();
+      for (const [trialId, objectiveValue] of [['2', 0.7], ['10', 0.9], ['1', undefined], ['3', 0.8]] as const) {
+        fake.addTrial(name, { trialId, ...(objectiveValue !== undefined ? { finalMetric: { objectiveValue } } : {}) });
+      }
+      const order = async () => ((await client.get(name)).trainingOutput?.trials ?? []).map((t) => t.trialId);
+
+      expect(await order()).toEqual(['2', '10', '1', '3']);
+      fake.setTrialOrder('id');
+      expect(await order()).toEqual(['1', '2', '3', '10']);
+      fake.setTrialOrder('objective');
+      expect(await order()).toEqual(['10', '3', '2', '1']);
+      expect((await client.list(PROJECT)).jobs[0]?.trainingOutput?.trials?.map((t) => t.trialId)).toEqual(['10', '3', '2', '1']);
+      fake.reset();
+      expect(() => fake.setTrialOrder('random' as never)).toThrow();
     });
 
     it('sends the credentials of a google-auth-library client', async () => {

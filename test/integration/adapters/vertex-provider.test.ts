@@ -255,6 +255,30 @@ describe('VertexProvider', () => {
       await expect(provider.listTrials(ref, 'NextToken=abc', spec)).rejects.toMatchObject({ code: 'PROVIDER.BAD_CURSOR', retryable: false });
     });
 
+    it('returns a trial the service stops early as STOPPING, stopped early, then as it ends', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const name = jobNameOf(ref);
+      fake.setState(name, 'JOB_STATE_RUNNING');
+      const id = fake.addTrial(name, { state: 'ACTIVE', parameters: { eta: 0.3 }, measurements: [{ metrics: { auc: 0.6 }, stepCount: 100 }] });
+
+      const active = await syncAll(provider, ref, undefined, spec);
+      expect(active.trials).toMatchObject([{ trialId: id, status: 'running', stoppedEarly: false }]);
+      expect(active.trials[0]?.endedAt).toBeUndefined();
+
+      fake.updateTrial(name, id, { state: 'STOPPING' });
+      const stopping = await syncAll(provider, ref, active.cursor, spec);
+      expect(stopping.trials).toMatchObject([{ trialId: id, status: 'running', objectiveStatus: 'pending', stoppedEarly: true }]);
+      expect(stopping.trials[0]?.endedAt).toBeUndefined();
+
+      fake.completeTrial(name, id);
+      const ended = await syncAll(provider, ref, stopping.cursor, spec);
+      // Each read says what Vertex says now; the ledger's merge keeps the early stop seen before.
+      expect(ended.trials).toMatchObject([{ trialId: id, status: 'succeeded', objectiveValue: 0.6, objectiveStatus: 'succeeded', stoppedEarly: false }]);
+      expect(ended.trials[0]?.endedAt).toEqual(expect.any(String));
+      expect(await provider.listTrials(ref, ended.cursor, spec)).toEqual({ trials: [], cursor: ended.cursor });
+    });
+
     it('follows a job the autopilot runs to the end', async () => {
       const provider = providerWith();
       const { ref } = await createJob(provider);
@@ -267,6 +291,73 @@ describe('VertexProvider', () => {
       const { trials } = await syncAll(provider, ref, undefined, spec);
       expect(trials.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'infeasible', 'succeeded']);
       expect(trials.filter((t) => t.status === 'succeeded').every((t) => typeof t.objectiveValue === 'number')).toBe(true);
+    });
+  });
+
+  describe('bestTrial', () => {
+    // end times after the trials' start times (the fake's clock), seconds apart
+    const at = (seconds: number) => new Date(Math.ceil(Date.now() / 1000) * 1000 + seconds * 1000);
+
+    it('never names a trial whose final measurement lacks the metric under LAST, nor an infeasible or running one', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const name = jobNameOf(ref);
+      fake.setState(name, 'JOB_STATE_RUNNING');
+      fake.addTrial(name, { state: 'SUCCEEDED', parameters: { eta: 0.1 }, finalMeasurement: { metrics: { auc: 0.8 } } });
+      fake.addTrial(name, { state: 'SUCCEEDED', parameters: { eta: 0.2 }, measurements: [{ metrics: { auc: 0.95 }, stepCount: 10 }], finalMeasurement: { metrics: { loss: 0.1 }, stepCount: 20 } });
+      fake.addTrial(name, { state: 'INFEASIBLE', parameters: { eta: 0.3 }, infeasibleReason: 'NaN loss' });
+      fake.addTrial(name, { state: 'ACTIVE', parameters: { eta: 0.4 }, measurements: [{ metrics: { auc: 0.99 }, stepCount: 10 }] });
+
+      const best = await provider.bestTrial(ref, spec);
+
+      const listed = (await syncAll(provider, ref, undefined, spec)).trials;
+      expect(best).toEqual(listed.find((t) => t.trialId === '1'));
+      expect(listed.find((t) => t.trialId === '2')).toMatchObject({ status: 'succeeded', objectiveStatus: 'failed' });
+      expect(listed.find((t) => t.trialId === '3')).toMatchObject({ status: 'infeasible', failureReason: 'NaN loss' });
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('1');
+      expect(fake.requestsOf('GetHyperparameterTuningJob')[0]).toEqual({ name });
+    });
+
+    it('judges by the best measurement under BEST', async () => {
+      const best = vertexSpec({ measurementSelection: 'best' });
+      const provider = providerWith();
+      const { ref } = await createJob(provider, JOB_ID, best);
+      const name = jobNameOf(ref);
+      fake.addTrial(name, { state: 'SUCCEEDED', measurements: [{ metrics: { auc: 0.95 }, stepCount: 10 }], finalMeasurement: { metrics: { auc: 0.85 }, stepCount: 20 } });
+      fake.addTrial(name, { state: 'SUCCEEDED', finalMeasurement: { metrics: { auc: 0.9 }, stepCount: 20 } });
+
+      expect(await provider.bestTrial(ref, best)).toMatchObject({ trialId: '1', objectiveValue: 0.95, artifactUri: 'gs://tunewire-demo-artifacts/churn/1/model/' });
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('1');
+      // The same trials judged under LAST: the final measurements decide.
+      expect(await provider.bestTrial(ref, spec)).toMatchObject({ trialId: '2', objectiveValue: 0.9 });
+    });
+
+    it('gives a tie to the trial that ended first, then to the smaller id', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const name = jobNameOf(ref);
+      for (let i = 0; i < 4; i++) fake.addTrial(name, { state: 'ACTIVE', parameters: { eta: 0.1 + i / 10 } });
+      fake.completeTrial(name, '1', { finalMeasurement: { metrics: { auc: 0.9 } }, endTime: at(30) });
+      fake.completeTrial(name, '2', { finalMeasurement: { metrics: { auc: 0.9 } }, endTime: at(20) });
+      fake.completeTrial(name, '3', { finalMeasurement: { metrics: { auc: 0.7 } }, endTime: at(10) });
+
+      expect((await provider.bestTrial(ref, spec))?.trialId).toBe('2');
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('2');
+
+      fake.completeTrial(name, '4', { finalMeasurement: { metrics: { auc: 0.9 } }, endTime: at(20) });
+      expect((await provider.bestTrial(ref, spec))?.trialId).toBe('2');
+      expect((await provider.describe(ref)).providerBestTrialId).toBe('2');
+    });
+
+    it('names none while no trial is eligible', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const name = jobNameOf(ref);
+      expect(await provider.bestTrial(ref, spec)).toBeUndefined();
+      fake.addTrial(name, { state: 'INFEASIBLE', infeasibleReason: 'trainer crashed' });
+      fake.addTrial(name, { state: 'STOPPING', measurements: [{ metrics: { auc: 0.9 } }] });
+      expect(await provider.bestTrial(ref, spec)).toBeUndefined();
+      expect((await provider.describe(ref)).providerBestTrialId).toBeUndefined();
     });
   });
 
@@ -382,6 +473,55 @@ describe('FakeVertex', () => {
     const [others] = await jobClient.listHyperparameterTuningJobs({ parent: PARENT, filter: 'display_name!="a"' }, { autoPaginate: false });
     expect(others.map((j) => j.name)).toEqual([second]);
     await expect(jobClient.listHyperparameterTuningJobs({ parent: PARENT, filter: 'display_name="a" OR state="x"' })).rejects.toMatchObject({ code: 3 });
+  });
+
+  it('completes a trial as the service selects its final measurement, or INFEASIBLE without one', async () => {
+    const create = async (measurementSelectionType: 'LAST_MEASUREMENT' | 'BEST_MEASUREMENT') =>
+      (await jobClient.createHyperparameterTuningJob({ parent: PARENT, hyperparameterTuningJob: { ...job, studySpec: { ...job.studySpec, measurementSelectionType } } }))[0].name as string;
+    const measurements = [
+      { metrics: { auc: 0.7 }, stepCount: 1 },
+      { metrics: { auc: 0.9 }, stepCount: 2 },
+      { metrics: { auc: 0.8 }, stepCount: 3 },
+    ];
+    const finalAuc = (name: string, id: string) => fake.job(name)?.trials?.find((t) => t.id === id)?.finalMeasurement?.metrics?.[0]?.value;
+
+    const last = await create('LAST_MEASUREMENT');
+    const best = await create('BEST_MEASUREMENT');
+    for (const name of [last, best]) fake.addTrial(name, { state: 'ACTIVE', measurements });
+    fake.completeTrial(last, '1');
+    fake.completeTrial(best, '1');
+    expect(finalAuc(last, '1')).toBe(0.8);
+    expect(finalAuc(best, '1')).toBe(0.9);
+
+    const bare = fake.addTrial(last, { state: 'ACTIVE' });
+    const [read] = await jobClient.getHyperparameterTuningJob({ name: last });
+    expect(read.trials?.find((t) => t.id === bare)).toMatchObject({ state: 'ACTIVE', endTime: null });
+    fake.completeTrial(last, bare);
+    const [after] = await jobClient.getHyperparameterTuningJob({ name: last });
+    expect(after.trials?.find((t) => t.id === bare)).toMatchObject({ state: 'INFEASIBLE', finalMeasurement: null, infeasibleReason: expect.any(String), endTime: { seconds: expect.any(String) } });
+  });
+
+  it('autopilots early stops (STOPPING for a tick) and final measurements without the metric', async () => {
+    const [created] = await jobClient.createHyperparameterTuningJob({ parent: PARENT, hyperparameterTuningJob: job });
+    const name = created.name as string;
+    const options = { trials: 3, stoppingEvery: 2, finalWithoutObjectiveEvery: 3 };
+    const states = () => (fake.job(name)?.trials ?? []).map((t) => t.state);
+
+    fake.autopilotTick(options); // PENDING → RUNNING
+    fake.autopilotTick(options); // trial 1 ACTIVE
+    fake.autopilotTick(options); // 1 SUCCEEDED, 2 ACTIVE
+    fake.autopilotTick(options); // 2 STOPPING, 3 ACTIVE
+    expect(states()).toEqual(['SUCCEEDED', 'STOPPING', 'ACTIVE']);
+    const [between] = await jobClient.getHyperparameterTuningJob({ name });
+    expect(between.trials?.[1]).toMatchObject({ state: 'STOPPING', endTime: null, finalMeasurement: null });
+
+    fake.autopilotTick(options); // 2 SUCCEEDED, 3 SUCCEEDED without the metric in its final measurement; the job ends
+    expect(states()).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const trials = fake.job(name)?.trials ?? [];
+    expect(trials[1]?.finalMeasurement).toEqual(trials[1]?.measurements?.[0]);
+    expect(trials[2]?.finalMeasurement?.metrics).toEqual([]);
+    expect(trials[2]?.measurements?.[0]?.metrics?.[0]?.metricId).toBe('auc');
+    expect(fake.job(name)?.state).toBe('JOB_STATE_SUCCEEDED');
   });
 
   it('deletes a finished job with an operation that is done at once, and refuses a running one', async () => {

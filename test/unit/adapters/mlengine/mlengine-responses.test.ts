@@ -5,6 +5,7 @@ import {
   mapMlEngineTrialState,
   objectiveOf,
   observationFromJob,
+  providerBestOutput,
   trialFromOutput,
 } from '../../../../shared/adapters/mlengine/mlengine-responses';
 import { ProviderError } from '../../../../shared/domain/errors';
@@ -113,6 +114,44 @@ describe('observationFromJob', () => {
 
   it('falls back to the given time when the job has none', () => {
     expect(observationFromJob({ jobId: 'x', state: 'QUEUED' }, new Date('2025-01-01T00:00:00Z')).observedAt).toBe('2025-01-01T00:00:00.000Z');
+  });
+});
+
+describe('providerBestOutput', () => {
+  const withTrials = (goal: 'MAXIMIZE' | 'MINIMIZE', trials: NonNullable<MlEngineJob['trainingOutput']>['trials']): MlEngineJob => ({
+    ...job,
+    trainingInput: { scaleTier: 'BASIC', region: 'us-central1', hyperparameters: { goal, params: [] } },
+    trainingOutput: { trials },
+  });
+
+  it('takes the best final metric for the goal; a tie goes to the trial listed first', () => {
+    const trials = [
+      { trialId: '9', finalMetric: { objectiveValue: 0.5 } },
+      { trialId: '2', finalMetric: { objectiveValue: 0.5 } },
+      { trialId: '4', finalMetric: { objectiveValue: 0.7 } },
+    ];
+    expect(providerBestOutput(withTrials('MINIMIZE', trials))?.trialId).toBe('9');
+    expect(providerBestOutput(withTrials('MINIMIZE', [...trials].reverse()))?.trialId).toBe('2');
+    expect(providerBestOutput(withTrials('MAXIMIZE', trials))?.trialId).toBe('4');
+    expect(observationFromJob(withTrials('MINIMIZE', trials)).providerBestTrialId).toBe('9');
+  });
+
+  it('reads a job without a goal as MAXIMIZE, the reference default', () => {
+    const trials = [{ trialId: '1', finalMetric: { objectiveValue: 0.2 } }, { trialId: '2', finalMetric: { objectiveValue: 0.4 } }];
+    expect(providerBestOutput({ ...job, trainingInput: { scaleTier: 'BASIC', region: 'us-central1' }, trainingOutput: { trials } })?.trialId).toBe('2');
+  });
+
+  it('passes over failed and running trials and trials without a finite final metric', () => {
+    const trials = [
+      { trialId: '1', state: 'FAILED' as const, finalMetric: { objectiveValue: 0.1 } },
+      { trialId: '2', state: 'RUNNING' as const, finalMetric: { objectiveValue: 0.1 } },
+      { trialId: '3', allMetrics: [{ objectiveValue: 0.1 }] },
+      { trialId: '4', finalMetric: { objectiveValue: Number.NaN } },
+      { finalMetric: { objectiveValue: 0.1 } },
+      { trialId: '6', finalMetric: { objectiveValue: 0.9 } },
+    ];
+    expect(providerBestOutput(withTrials('MINIMIZE', trials))?.trialId).toBe('6');
+    expect(providerBestOutput(withTrials('MINIMIZE', trials.slice(0, 5)))).toBeUndefined();
   });
 });
 

@@ -8,6 +8,9 @@ import {
   JOB_STATES,
   TRIAL_STATES,
   mapJobState,
+  bestTrialFromVertex,
+  judgingOfSpec,
+  judgingOfStudy,
   mapTrialState,
   observationFromJob,
   trialFromVertex,
@@ -16,8 +19,12 @@ import {
 const V1 = protos.google.cloud.aiplatform.v1;
 type ITrial = protos.google.cloud.aiplatform.v1.ITrial;
 type IHyperparameterTuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
+type IStudySpec = protos.google.cloud.aiplatform.v1.IStudySpec;
+type IMetricSpec = protos.google.cloud.aiplatform.v1.StudySpec.IMetricSpec;
 
-function spec(overrides: { goal?: 'maximize' | 'minimize'; measurementSelection?: 'best' | 'last' } = {}): TuningSpec {
+/** `measurementSelection: null` leaves it out of the spec. */
+function spec(overrides: { goal?: 'maximize' | 'minimize'; measurementSelection?: 'best' | 'last' | null } = {}): TuningSpec {
+  const selection = overrides.measurementSelection === undefined ? 'best' : overrides.measurementSelection;
   return parseSpec({
     name: 'churn-vertex',
     provider: 'vertex',
@@ -28,7 +35,7 @@ function spec(overrides: { goal?: 'maximize' | 'minimize'; measurementSelection?
     ],
     strategy: 'random',
     budget: { maxTrials: 8, parallelTrials: 2 },
-    measurementSelection: overrides.measurementSelection ?? 'best',
+    ...(selection !== null ? { measurementSelection: selection } : {}),
     trial: {
       project: 'tunewire-demo',
       location: 'us-central1',
@@ -182,6 +189,63 @@ describe('observationFromJob', () => {
       trialCounts: { running: 1 },
     });
   });
+
+  describe('providerBestTrialId', () => {
+    const ended = (id: string, seconds: number, extra: ITrial): ITrial => ({ id, state: 'SUCCEEDED', endTime: { seconds: String(seconds) }, ...extra });
+    const study = (selection: IStudySpec['measurementSelectionType'], goal: IMetricSpec['goal'] = 'MAXIMIZE'): IStudySpec => ({
+      metrics: [{ metricId: 'auc', goal }],
+      measurementSelectionType: selection,
+    });
+    const trials: ITrial[] = [
+      ended('1', 1741000100, { finalMeasurement: measurement(3, 0.8) }),
+      // a higher auc along the way, but a final measurement without it
+      ended('2', 1741000200, { measurements: [measurement(1, 0.95)], finalMeasurement: { metrics: [{ metricId: 'loss', value: 0.2 }] } }),
+      { id: '3', state: 'INFEASIBLE', infeasibleReason: 'NaN loss', finalMeasurement: measurement(2, 0.99) },
+      { id: '4', state: 'STOPPING', measurements: [measurement(1, 0.97)] },
+    ];
+
+    it('names the best trial by the job StudySpec: LAST reads final measurements only', () => {
+      expect(observationFromJob(job({ state: 'JOB_STATE_RUNNING', studySpec: study('LAST_MEASUREMENT'), trials })).providerBestTrialId).toBe('1');
+      // unspecified is LAST
+      expect(observationFromJob(job({ state: 'JOB_STATE_RUNNING', studySpec: study(0), trials })).providerBestTrialId).toBe('1');
+      expect(observationFromJob(job({ state: 'JOB_STATE_RUNNING', studySpec: study('BEST_MEASUREMENT'), trials })).providerBestTrialId).toBe('2');
+      expect(observationFromJob(job({ state: 'JOB_STATE_RUNNING', studySpec: study(2, 2), trials })).providerBestTrialId).toBe('1');
+    });
+
+    it('gives a tie to the trial that ended first, then to the smaller id', () => {
+      const tied = [ended('5', 1741000500, { finalMeasurement: measurement(1, 0.9) }), ended('6', 1741000400, { finalMeasurement: measurement(1, 0.9) })];
+      expect(observationFromJob(job({ studySpec: study('LAST_MEASUREMENT'), trials: tied, state: 'JOB_STATE_RUNNING' })).providerBestTrialId).toBe('6');
+      const same = [ended('8', 1741000400, { finalMeasurement: measurement(1, 0.9) }), ended('7', 1741000400, { finalMeasurement: measurement(1, 0.9) })];
+      expect(observationFromJob(job({ studySpec: study('LAST_MEASUREMENT'), trials: same, state: 'JOB_STATE_RUNNING' })).providerBestTrialId).toBe('7');
+    });
+
+    it('names none without one metric with a goal, or without an eligible trial', () => {
+      const state = 'JOB_STATE_RUNNING';
+      expect(observationFromJob(job({ state, trials })).providerBestTrialId).toBeUndefined();
+      expect(observationFromJob(job({ state, trials, studySpec: study('LAST_MEASUREMENT', 'GOAL_TYPE_UNSPECIFIED') })).providerBestTrialId).toBeUndefined();
+      const twoMetrics: IStudySpec = { metrics: [{ metricId: 'auc', goal: 'MAXIMIZE' }, { metricId: 'loss', goal: 'MINIMIZE' }] };
+      expect(observationFromJob(job({ state, trials, studySpec: twoMetrics })).providerBestTrialId).toBeUndefined();
+      expect(observationFromJob(job({ state, studySpec: study('LAST_MEASUREMENT'), trials: trials.slice(2) })).providerBestTrialId).toBeUndefined();
+    });
+
+    it('does not fail the observation over a trial in an unknown state', () => {
+      const odd: ITrial[] = [...trials, { id: '9', state: 'STATE_UNSPECIFIED' }];
+      expect(observationFromJob(job({ state: 'JOB_STATE_RUNNING', studySpec: study('LAST_MEASUREMENT'), trials: odd })).providerBestTrialId).toBe('1');
+    });
+  });
+});
+
+describe('judging', () => {
+  it('reads a spec as vertex-request renders it: no selection is LAST', () => {
+    expect(judgingOfSpec(spec({ measurementSelection: null }))).toEqual({ metric: 'auc', goal: 'maximize', selection: 'last' });
+    expect(judgingOfSpec(spec({ measurementSelection: 'best', goal: 'minimize' }))).toEqual({ metric: 'auc', goal: 'minimize', selection: 'best' });
+  });
+
+  it('reads a StudySpec by enum name or number', () => {
+    expect(judgingOfStudy({ metrics: [{ metricId: 'auc', goal: 2 }], measurementSelectionType: 2 })).toEqual({ metric: 'auc', goal: 'minimize', selection: 'best' });
+    expect(judgingOfStudy({ metrics: [{ metricId: 'auc', goal: 'MAXIMIZE' }] })).toEqual({ metric: 'auc', goal: 'maximize', selection: 'last' });
+    expect(judgingOfStudy(null)).toBeUndefined();
+  });
 });
 
 describe('trialFromVertex', () => {
@@ -232,6 +296,68 @@ describe('trialFromVertex', () => {
     expect(trial.objectiveValue).toBeUndefined();
     expect(trial.objectiveStatus).toBe('failed');
     expect(trial.metrics).toEqual({ loss: 0.2 });
+  });
+
+  describe('under LAST_MEASUREMENT', () => {
+    const finalWithoutAuc: ITrial = { ...succeeded, measurements: [measurement(1, 0.8), measurement(2, 0.93)], finalMeasurement: { stepCount: '3', metrics: [{ metricId: 'loss', value: 0.3 }] } };
+
+    it('has no objective when the final measurement lacks the metric, whatever earlier measurements said', () => {
+      for (const selection of ['last', null] as const) {
+        const trial = trialFromVertex(asClientReadsIt(finalWithoutAuc), spec({ measurementSelection: selection }));
+        expect(trial).toMatchObject({ status: 'succeeded', objectiveStatus: 'failed' });
+        expect(trial.objectiveValue).toBeUndefined();
+      }
+    });
+
+    it('takes the final measurement even when an earlier one was better', () => {
+      expect(trialFromVertex(succeeded, spec({ measurementSelection: null })).objectiveValue).toBe(0.9);
+    });
+
+    it('never makes such a trial best', () => {
+      const other: ITrial = { ...succeeded, id: '4', finalMeasurement: measurement(3, 0.5) };
+      expect(bestTrialFromVertex([finalWithoutAuc, other], spec({ measurementSelection: 'last' }))?.trialId).toBe('4');
+      expect(bestTrialFromVertex([finalWithoutAuc], spec({ measurementSelection: 'last' }))).toBeUndefined();
+    });
+  });
+
+  describe('under BEST_MEASUREMENT', () => {
+    it('takes the best of all measurements and the final one for the goal', () => {
+      const laterBest: ITrial = { ...succeeded, measurements: [measurement(1, 0.7), measurement(2, 0.75)], finalMeasurement: measurement(3, 0.96) };
+      expect(trialFromVertex(laterBest, spec({ measurementSelection: 'best' })).objectiveValue).toBe(0.96);
+      expect(trialFromVertex(laterBest, spec({ measurementSelection: 'best', goal: 'minimize' })).objectiveValue).toBe(0.7);
+    });
+
+    it('still takes the intermediate measurements when the final one lacks the metric', () => {
+      const finalWithoutAuc: ITrial = { ...succeeded, measurements: [measurement(1, 0.8), measurement(2, 0.93)], finalMeasurement: { metrics: [{ metricId: 'loss', value: 0.3 }] } };
+      expect(trialFromVertex(finalWithoutAuc, spec({ measurementSelection: 'best' }))).toMatchObject({ objectiveValue: 0.93, objectiveStatus: 'succeeded' });
+    });
+
+    it('picks the best trial by those objectives', () => {
+      const a: ITrial = { ...succeeded, id: '1', measurements: [measurement(1, 0.95)], finalMeasurement: measurement(2, 0.85) };
+      const b: ITrial = { ...succeeded, id: '2', measurements: [], finalMeasurement: measurement(2, 0.9) };
+      expect(bestTrialFromVertex([a, b], spec({ measurementSelection: 'best' }))).toMatchObject({ trialId: '1', objectiveValue: 0.95, artifactUri: 'gs://tunewire-demo-artifacts/churn/1/model/' });
+      expect(bestTrialFromVertex([a, b], spec({ measurementSelection: 'last' }))).toMatchObject({ trialId: '2', objectiveValue: 0.9 });
+    });
+  });
+
+  it('reports each read as it is: STOPPING is stopped early, the SUCCEEDED read after it says what Vertex says', () => {
+    const stopping = trialFromVertex(asClientReadsIt({ id: '8', state: 'STOPPING', measurements: [measurement(1, 0.7)], startTime: { seconds: '1741000000' } }), spec());
+    expect(stopping).toMatchObject({ status: 'running', objectiveStatus: 'pending', stoppedEarly: true });
+    expect(stopping.endedAt).toBeUndefined();
+    expect(stopping.objectiveValue).toBeUndefined();
+    const done = trialFromVertex(asClientReadsIt({ id: '8', state: 'SUCCEEDED', measurements: [measurement(1, 0.7)], finalMeasurement: measurement(1, 0.7), endTime: { seconds: '1741000900' } }), spec());
+    // The ledger's merge keeps the early stop the earlier read saw.
+    expect(done).toMatchObject({ status: 'succeeded', objectiveValue: 0.7, stoppedEarly: false });
+  });
+
+  it('maps an infeasible trial without a final measurement, as the client reads it, keeping its reason', () => {
+    const infeasible = trialFromVertex(
+      asClientReadsIt({ id: '9', state: 'INFEASIBLE', infeasibleReason: 'The trial ended without a final measurement.', measurements: [measurement(1, 0.99)], endTime: { seconds: '1741000900' } }),
+      spec(),
+    );
+    expect(infeasible).toMatchObject({ status: 'infeasible', objectiveStatus: 'failed', failureReason: 'The trial ended without a final measurement.', endedAt: '2025-03-03T11:21:40.000Z' });
+    expect(infeasible.objectiveValue).toBeUndefined();
+    expect(bestTrialFromVertex([{ id: '9', state: 'INFEASIBLE', measurements: [measurement(1, 0.99)] }], spec())).toBeUndefined();
   });
 
   it('maps an infeasible trial with its reason, and it is never best', () => {
