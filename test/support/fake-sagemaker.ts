@@ -16,6 +16,11 @@ import type { AddressInfo } from 'node:net';
  * CreateModelPackageGroup for a name that exists, and StopHyperParameterTuningJob for a job that
  * is no longer running.
  *
+ * Training Job State Change events come in the shapes the documents allow (`trainingJobEvents`):
+ * AWS's documented example has neither FinalMetricDataList nor TuningJobArn, only the tuning
+ * job's tags, which SageMaker copies to every training job it launches. What the listing reports
+ * as a training job's objective may differ from the metric its event carried (`listedObjective`).
+ *
  * @example
  *   const fake = await new FakeSageMaker().start();
  *   const client = new SageMakerClient({ endpoint: fake.endpoint, region: 'us-east-1', credentials });
@@ -74,6 +79,12 @@ export interface TrainingJobInit {
   readonly status?: SageMakerJobStatus;
   /** The final objective value; without one a finished job's ObjectiveStatus is Failed. */
   readonly objective?: number;
+  /**
+   * What the listing and BestTrainingJob report as the objective
+   * (FinalHyperParameterTuningJobObjectiveMetric), when it should differ from `objective`, which
+   * DescribeTrainingJob and the job's event carry as its final metric. Default `objective`.
+   */
+  readonly listedObjective?: number;
   /** Overrides what the status and objective imply. */
   readonly objectiveStatus?: SageMakerObjectiveStatus;
   /** The tuned values; default: drawn from the job's ranges. */
@@ -87,6 +98,8 @@ export interface TrainingJobInit {
 
 export interface TrainingJobUpdate {
   readonly objective?: number;
+  /** See `TrainingJobInit.listedObjective`. */
+  readonly listedObjective?: number;
   readonly objectiveStatus?: SageMakerObjectiveStatus;
   readonly failureReason?: string;
 }
@@ -109,11 +122,22 @@ export interface AutopilotOptions {
   readonly objective?: (i: number) => number;
 }
 
+/**
+ * The shape of the Training Job State Change events the fake emits. Every shape carries the
+ * tuning job's tags in `Tags` (a map of key to value), as SageMaker propagates them.
+ *  - `full`: TuningJobArn and FinalMetricDataList, as some real events have them (the default).
+ *  - `without-metrics`: TuningJobArn, but no FinalMetricDataList.
+ *  - `documented`: AWS's documented example: neither TuningJobArn nor FinalMetricDataList.
+ */
+export type TrainingJobEventShape = 'full' | 'without-metrics' | 'documented';
+
 export interface FakeSageMakerOptions {
   readonly region?: string;
   readonly account?: string;
   /** Milliseconds since the epoch; default Date.now. Creation times are kept strictly increasing. */
   readonly now?: () => number;
+  /** Default `full`; `trainingJobEvents(shape)` changes it until `reset`. */
+  readonly trainingJobEvents?: TrainingJobEventShape;
 }
 
 interface TuningJob {
@@ -143,7 +167,10 @@ interface TrainingJob {
   modifiedMs: number;
   status: SageMakerJobStatus;
   readonly tuned: Record<string, string>;
+  /** The final metric DescribeTrainingJob and the event carry. */
   objective?: number;
+  /** What the listing reports instead, when set. */
+  listedObjective?: number;
   objectiveStatus: SageMakerObjectiveStatus;
   failureReason?: string;
 }
@@ -202,11 +229,15 @@ export class FakeSageMaker {
   private pilot: { options: AutopilotOptions; timer: NodeJS.Timeout } | undefined;
   private nextRequestId = 1;
   private nextEventId = 1;
+  private readonly initialEventShape: TrainingJobEventShape;
+  private eventShape: TrainingJobEventShape;
 
   constructor(options: FakeSageMakerOptions = {}) {
     this.region = options.region ?? 'us-east-1';
     this.account = options.account ?? '123456789012';
     this.clock = options.now ?? Date.now;
+    this.initialEventShape = options.trainingJobEvents ?? 'full';
+    this.eventShape = this.initialEventShape;
   }
 
   async start(options: { port?: number; host?: string } = {}): Promise<this> {
@@ -230,7 +261,10 @@ export class FakeSageMaker {
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   }
 
-  /** Forgets every job, package, request, event, throttle and failure; the server keeps running. */
+  /**
+   * Forgets every job, package, request, event, throttle and failure, and goes back to the event
+   * shape the constructor chose; the server keeps running.
+   */
   reset(): void {
     this.stopAutopilot();
     this.requests.length = 0;
@@ -242,6 +276,7 @@ export class FakeSageMaker {
     this.packagesByToken.clear();
     this.throttling = undefined;
     this.failures = [];
+    this.eventShape = this.initialEventShape;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -250,6 +285,11 @@ export class FakeSageMaker {
   /** Requests of one operation, parsed, in arrival order (throttled ones left out). */
   requestsOf(operation: FakeSageMakerOperation): Json[] {
     return this.requests.filter((r) => r.operation === operation && !r.throttled).map((r) => r.body);
+  }
+
+  /** The shape of the Training Job State Change events emitted from now on, until `reset`. */
+  trainingJobEvents(shape: TrainingJobEventShape): void {
+    this.eventShape = shape;
   }
 
   /** Calls `listener` with every event from now on; returns the unsubscribe. */
@@ -296,6 +336,11 @@ export class FakeSageMaker {
     return this.createTuningJob({ ...request, Tags: tags }).arn;
   }
 
+  /** The versions of a Model Package Group, oldest first (CreateModelPackage with a known ClientToken adds none). */
+  modelPackageArns(groupName: string): string[] {
+    return (this.groups.get(groupName)?.packages ?? []).map((p) => p.arn);
+  }
+
   /** Launches a training job in a tuning job; returns its name. A finished one emits its event. */
   addTrainingJob(tuningJobName: string, init: TrainingJobInit = {}): string {
     const tuning = this.job(tuningJobName);
@@ -314,6 +359,7 @@ export class FakeSageMaker {
       modifiedMs: createdMs,
       status: 'InProgress',
       tuned: init.hyperparameters ?? sampleHyperparameters(this.rangesOf(tuning, init.definitionName), tuning.random),
+      ...(init.listedObjective !== undefined ? { listedObjective: init.listedObjective } : {}),
       objectiveStatus: 'Pending',
     };
     tuning.trainingJobs.push(training);
@@ -329,6 +375,17 @@ export class FakeSageMaker {
     const training = this.trainingJobs.get(trainingJobName);
     if (!training) throw new Error(`fake SageMaker: no training job ${trainingJobName}`);
     this.moveTrainingJob(training, status, update);
+  }
+
+  /**
+   * What the listing and BestTrainingJob report as a training job's objective from now on, apart
+   * from the final metric its event carried; `undefined` makes them agree again. No event.
+   */
+  setListedObjective(trainingJobName: string, value: number | undefined): void {
+    const training = this.trainingJobs.get(trainingJobName);
+    if (!training) throw new Error(`fake SageMaker: no training job ${trainingJobName}`);
+    if (value === undefined) delete training.listedObjective;
+    else training.listedObjective = value;
   }
 
   /** Sets a tuning job's status (emitting its event); terminal statuses set the end time. */
@@ -551,8 +608,9 @@ export class FakeSageMaker {
     const config = job.request.HyperParameterTuningJobConfig as Json | undefined;
     const target = (config?.TuningJobCompletionCriteria as Json | undefined)?.TargetObjectiveMetricValue;
     const best = this.bestOf(job, job.trainingJobs);
-    if (typeof target !== 'number' || best?.objective === undefined) return false;
-    return this.objectiveOf(job).Type === 'Minimize' ? best.objective <= target : best.objective >= target;
+    const value = best && listedObjective(best);
+    if (typeof target !== 'number' || value === undefined) return false;
+    return this.objectiveOf(job).Type === 'Minimize' ? value <= target : value >= target;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -563,11 +621,12 @@ export class FakeSageMaker {
     training.status = status;
     training.modifiedMs = now;
     if (update.objective !== undefined) training.objective = update.objective;
+    if (update.listedObjective !== undefined) training.listedObjective = update.listedObjective;
     if (update.failureReason !== undefined) training.failureReason = update.failureReason;
     if (TERMINAL.has(status)) {
       training.endedMs = now;
       // Stopped early (Auto early stopping) or by hand, a job still reports the metric it reached.
-      training.objectiveStatus = update.objectiveStatus ?? (training.objective !== undefined && status !== 'Failed' ? 'Succeeded' : 'Failed');
+      training.objectiveStatus = update.objectiveStatus ?? (listedObjective(training) !== undefined && status !== 'Failed' ? 'Succeeded' : 'Failed');
       if (status === 'Failed') training.failureReason ??= 'AlgorithmError: the training container exited with code 1';
     } else if (update.objectiveStatus) training.objectiveStatus = update.objectiveStatus;
     training.tuning.modifiedMs = Math.max(training.tuning.modifiedMs, now);
@@ -588,11 +647,11 @@ export class FakeSageMaker {
     const query = createHash('sha256').update(JSON.stringify([job.name, status ?? null, sortBy, order])).digest('base64url').slice(0, 16);
 
     const key = (t: TrainingJob): string | number =>
-      sortBy === 'Name' ? t.name : sortBy === 'CreationTime' ? t.createdMs : sortBy === 'Status' ? t.status : (t.objective as number);
+      sortBy === 'Name' ? t.name : sortBy === 'CreationTime' ? t.createdMs : sortBy === 'Status' ? t.status : (listedObjective(t) as number);
     const direction = order === 'Descending' ? -1 : 1;
     const compare = (a: [string | number, string], b: [string | number, string]) => direction * (compareValues(a[0], b[0]) || compareValues(a[1], b[1]));
 
-    let items = job.trainingJobs.filter((t) => (status === undefined || t.status === status) && (sortBy !== 'FinalObjectiveMetricValue' || t.objective !== undefined));
+    let items = job.trainingJobs.filter((t) => (status === undefined || t.status === status) && (sortBy !== 'FinalObjectiveMetricValue' || listedObjective(t) !== undefined));
     items = items.sort((a, b) => compare([key(a), a.name], [key(b), b.name]));
     if (body.NextToken !== undefined) {
       const after = decodeToken(str(body.NextToken), query);
@@ -645,6 +704,7 @@ export class FakeSageMaker {
 
   private summary(t: TrainingJob): Json {
     const objective = this.objectiveOf(t.tuning, t.definitionName);
+    const value = listedObjective(t);
     return omitUndefined({
       TrainingJobDefinitionName: t.definitionName,
       TrainingJobName: t.name,
@@ -657,19 +717,25 @@ export class FakeSageMaker {
       TunedHyperParameters: t.tuned,
       FailureReason: t.failureReason,
       FinalHyperParameterTuningJobObjectiveMetric:
-        t.objective === undefined || t.objectiveStatus !== 'Succeeded' ? undefined : { Type: objective.Type, MetricName: objective.MetricName, Value: t.objective },
+        value === undefined || t.objectiveStatus !== 'Succeeded' ? undefined : { Type: objective.Type, MetricName: objective.MetricName, Value: value },
       ObjectiveStatus: t.objectiveStatus,
     });
   }
 
+  /**
+   * BestTrainingJob as SageMaker names it: the Completed training job with the best
+   * FinalHyperParameterTuningJobObjectiveMetric (the listed objective) for the objective's Type;
+   * the earlier one on a tie.
+   */
   private bestOf(job: TuningJob, candidates: readonly TrainingJob[]): TrainingJob | undefined {
     const minimize = this.objectiveOf(job).Type === 'Minimize';
-    let best: TrainingJob | undefined;
+    let best: { t: TrainingJob; value: number } | undefined;
     for (const t of candidates) {
-      if (t.objectiveStatus !== 'Succeeded' || t.objective === undefined) continue;
-      if (!best || (minimize ? t.objective < (best.objective as number) : t.objective > (best.objective as number))) best = t;
+      const value = listedObjective(t);
+      if (t.status !== 'Completed' || t.objectiveStatus !== 'Succeeded' || value === undefined) continue;
+      if (!best || (minimize ? value < best.value : value > best.value)) best = { t, value };
     }
-    return best;
+    return best?.t;
   }
 
   /** For IDENTICAL_DATA_AND_ALGORITHM warm starts: the best over this job and its parents. */
@@ -709,7 +775,8 @@ export class FakeSageMaker {
 
   private listTags(body: Json): Json {
     const arn = str(body.ResourceArn);
-    const job = [...this.tuningJobs.values()].find((j) => j.arn === arn);
+    // A training job carries the tags of the tuning job that launched it.
+    const job = [...this.tuningJobs.values()].find((j) => j.arn === arn) ?? [...this.trainingJobs.values()].find((t) => t.arn === arn)?.tuning;
     const group = [...this.groups.values()].find((g) => g.arn === arn);
     if (!job && !group) throw new FakeError('ValidationException', `Resource ${arn} not found`);
     const tags = job ? job.tags : Array.isArray(group?.request.Tags) ? (group?.request.Tags as { Key: string; Value: string }[]) : [];
@@ -803,19 +870,23 @@ export class FakeSageMaker {
     this.emit(TUNING_JOB_STATE_CHANGE, job.arn, job.modifiedMs, detail);
   }
 
+  /** In the shape `trainingJobEvents` chose; every shape carries the tuning job's tags. */
   private emitTrainingJobEvent(training: TrainingJob): void {
-    const view = this.describeTrainingJob(training.name);
+    const { TuningJobArn, FinalMetricDataList, ...view } = this.describeTrainingJob(training.name);
+    const shape = this.eventShape;
     const detail = omitUndefined({
       ...view,
+      TuningJobArn: shape === 'documented' ? undefined : TuningJobArn,
       CreationTime: String(training.createdMs),
       TrainingStartTime: String(training.startedMs),
       TrainingEndTime: training.endedMs === undefined ? undefined : String(training.endedMs),
       LastModifiedTime: String(training.modifiedMs),
-      FinalMetricDataList: Array.isArray(view.FinalMetricDataList)
-        ? (view.FinalMetricDataList as Json[]).map((m) => ({ ...m, Timestamp: String(training.endedMs ?? training.modifiedMs) }))
-        : undefined,
+      FinalMetricDataList:
+        shape === 'full' && Array.isArray(FinalMetricDataList)
+          ? (FinalMetricDataList as Json[]).map((m) => ({ ...m, Timestamp: String(training.endedMs ?? training.modifiedMs) }))
+          : undefined,
       SecondaryStatusTransitions: [],
-      Tags: {},
+      Tags: Object.fromEntries(training.tuning.tags.map((t) => [t.Key, t.Value])),
     });
     this.emit(TRAINING_JOB_STATE_CHANGE, training.arn, training.modifiedMs, detail);
   }
@@ -922,6 +993,11 @@ function decodeToken(token: string, query: string): [string | number, string] {
     // falls through to the refusal
   }
   throw new FakeError('ValidationException', 'Invalid pagination token: it does not belong to this request.');
+}
+
+/** The objective the listing reports: FinalHyperParameterTuningJobObjectiveMetric's value. */
+function listedObjective(t: TrainingJob): number | undefined {
+  return t.listedObjective ?? t.objective;
 }
 
 function trainingJobName(tuningJobName: string, index: number): string {

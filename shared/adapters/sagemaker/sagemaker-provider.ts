@@ -341,6 +341,17 @@ export class SageMakerProvider implements TuningProvider {
     }
   }
 
+  /**
+   * The training job SageMaker itself names best, read now: DescribeHyperParameterTuningJob's
+   * BestTrainingJob (the completed training job with the best final objective metric), mapped in
+   * full like a listed trial. Undefined while SageMaker names none. A warm-started job's
+   * OverallBestTrainingJob may be a parent's training job, so it is not this job's best.
+   */
+  async bestTrial(ref: ProviderJobRef, spec: TuningSpec): Promise<Trial | undefined> {
+    const described = await this.describeRaw(ref.providerJobName, 'bestTrial');
+    return described.BestTrainingJob ? trialFromSummary(described.BestTrainingJob, spec) : undefined;
+  }
+
   /** Stops the tuning job; one already stopping or finished is left as it is. */
   async stop(ref: ProviderJobRef): Promise<void> {
     const name = ref.providerJobName;

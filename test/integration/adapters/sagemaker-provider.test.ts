@@ -1,4 +1,4 @@
-import { CreateModelPackageGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { CreateModelPackageGroupCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sageMakerTrainingJobEvent, sageMakerTuningJobEvent } from '../../../shared/adapters/sagemaker/sagemaker-events';
 import { SageMakerModelRegistry, clientToken } from '../../../shared/adapters/sagemaker/sagemaker-model-registry';
@@ -9,7 +9,7 @@ import { eventBridgeEnvelopeSchema } from '../../../shared/edge/envelopes';
 import type { ProviderJobRef } from '../../../shared/domain/job';
 import { parseSpec, type TuningSpec } from '../../../shared/domain/spec';
 import type { Trial } from '../../../shared/domain/trial';
-import { FakeSageMaker, type SageMakerJobStatus } from '../../support/fake-sagemaker';
+import { FakeSageMaker, TRAINING_JOB_STATE_CHANGE, type FakeSageMakerEvent, type SageMakerJobStatus } from '../../support/fake-sagemaker';
 
 const LIST = 'ListTrainingJobsForHyperParameterTuningJob';
 const JOB_ID = 'churn-xgb-4k2m9q7w1z';
@@ -325,6 +325,71 @@ describe('SageMakerProvider', () => {
     });
   });
 
+  describe('bestTrial', () => {
+    it('is the completed training job SageMaker names best, mapped like a listed trial', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const name = ref.providerJobName;
+      fake.addTrainingJob(name, { status: 'Completed', objective: 0.81 });
+      const best = fake.addTrainingJob(name, { status: 'Completed', objective: 0.93 });
+      // a stopped job reports its metric, but SageMaker's best is among completed ones
+      fake.addTrainingJob(name, { status: 'Stopped', objective: 0.97 });
+      fake.addTrainingJob(name, { status: 'Failed' });
+      fake.addTrainingJob(name);
+
+      const trial = await provider.bestTrial(ref, spec);
+
+      const { trials } = await syncAll(provider, ref, undefined, spec);
+      expect(trial).toEqual(trials.find((t) => t.trialId === best));
+      expect(trial).toMatchObject({ trialId: best, status: 'succeeded', objectiveValue: 0.93, objectiveStatus: 'succeeded', metrics: { 'validation:auc': 0.93 } });
+      expect((await provider.describe(ref)).providerBestTrialId).toBe(best);
+    });
+
+    it('is the lowest objective when the objective is minimized', async () => {
+      const provider = providerWith();
+      const minimize = sageMakerSpec({ objective: { metric: 'validation:auc', goal: 'minimize' } });
+      const { ref } = await createJob(provider, JOB_ID, minimize);
+      const lowest = fake.addTrainingJob(ref.providerJobName, { status: 'Completed', objective: 0.12 });
+      fake.addTrainingJob(ref.providerJobName, { status: 'Completed', objective: 0.3 });
+
+      expect((await provider.bestTrial(ref, minimize))?.trialId).toBe(lowest);
+      expect(fake.requestsOf('CreateHyperParameterTuningJob')[0]).toMatchObject({ HyperParameterTuningJobConfig: { HyperParameterTuningJobObjective: { Type: 'Minimize' } } });
+    });
+
+    it('is undefined while SageMaker names none', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      expect(await provider.bestTrial(ref, spec)).toBeUndefined();
+
+      fake.addTrainingJob(ref.providerJobName, { status: 'Failed' });
+      fake.addTrainingJob(ref.providerJobName);
+      expect(await provider.bestTrial(ref, spec)).toBeUndefined();
+    });
+
+    it('goes by the objective SageMaker lists, not the metric an event carried', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const name = ref.providerJobName;
+      const revised = fake.addTrainingJob(name, { status: 'Completed', objective: 0.95, listedObjective: 0.7 });
+      const best = fake.addTrainingJob(name, { status: 'Completed', objective: 0.9 });
+
+      const event = fake.events.find((e) => e.detail['TrainingJobName'] === revised) ?? expect.unreachable();
+      expect(sageMakerTrainingJobEvent(eventBridgeEnvelopeSchema.parse(event)).trial?.objectiveValue).toBe(0.95);
+      expect(await provider.bestTrial(ref, spec)).toMatchObject({ trialId: best, objectiveValue: 0.9 });
+
+      fake.setListedObjective(revised, undefined);
+      expect(await provider.bestTrial(ref, spec)).toMatchObject({ trialId: revised, objectiveValue: 0.95 });
+    });
+
+    it('says a job SageMaker does not know was not found', async () => {
+      const provider = providerWith();
+      await expect(provider.bestTrial({ provider: 'sagemaker', providerJobName: 'nobody-here' }, spec)).rejects.toMatchObject({
+        code: 'PROVIDER.JOB_NOT_FOUND',
+        retryable: false,
+      });
+    });
+  });
+
   describe('stop', () => {
     it('stops a running job; SageMaker finishes stopping it on its own', async () => {
       const provider = providerWith();
@@ -378,6 +443,73 @@ describe('SageMakerProvider', () => {
         trial: { trialId: trial, status: 'succeeded', objectiveValue: 0.9, artifactUri: `s3://tunewire-models/churn/${trial}/output/model.tar.gz` },
       });
       expect(sageMakerTuningJobEvent(finishedJob ?? expect.unreachable())).toMatchObject({ claimed: { status: 'succeeded', providerBestTrialId: trial, trialCounts: { succeeded: 1 } } });
+    });
+
+    describe('emits Training Job State Change events in the shapes the documents allow', () => {
+      const finishOne = async (provider: SageMakerProvider) => {
+        const { ref } = await createJob(provider);
+        const trial = fake.addTrainingJob(ref.providerJobName, { status: 'Completed', objective: 0.9 });
+        const event: FakeSageMakerEvent = fake.events.find((e) => e['detail-type'] === TRAINING_JOB_STATE_CHANGE) ?? expect.unreachable();
+        return { ref, trial, event, parsed: sageMakerTrainingJobEvent(eventBridgeEnvelopeSchema.parse(event)) };
+      };
+
+      it('full by default: TuningJobArn, FinalMetricDataList, and the tuning job tags', async () => {
+        const { ref, event, parsed } = await finishOne(providerWith());
+        expect(event.detail).toMatchObject({ TuningJobArn: ref.providerJobId, Tags: { team: 'growth', 'tunewire:job-id': JOB_ID } });
+        expect(event.detail['FinalMetricDataList']).toEqual([{ MetricName: 'validation:auc', Value: 0.9, Timestamp: expect.stringMatching(/^\d+$/) }]);
+        expect(parsed).toMatchObject({ providerJobName: ref.providerJobName, jobId: JOB_ID, trial: { objectiveValue: 0.9, objectiveStatus: 'succeeded' } });
+      });
+
+      it('without-metrics: TuningJobArn and tags, no FinalMetricDataList, so the objective is unknown', async () => {
+        fake.trainingJobEvents('without-metrics');
+        const { ref, event, parsed } = await finishOne(providerWith());
+        expect(event.detail).toMatchObject({ TuningJobArn: ref.providerJobId, Tags: { 'tunewire:job-id': JOB_ID } });
+        expect(event.detail).not.toHaveProperty('FinalMetricDataList');
+        expect(parsed.providerJobName).toBe(ref.providerJobName);
+        expect(parsed.trial).toMatchObject({ status: 'succeeded' });
+        expect(parsed.trial?.objectiveValue).toBeUndefined();
+        expect(parsed.trial?.objectiveStatus).toBeUndefined();
+      });
+
+      it('documented: neither TuningJobArn nor FinalMetricDataList, only the tags SageMaker propagates', async () => {
+        fake.trainingJobEvents('documented');
+        const { ref, trial, event, parsed } = await finishOne(providerWith());
+        expect(event.detail).not.toHaveProperty('TuningJobArn');
+        expect(event.detail).not.toHaveProperty('FinalMetricDataList');
+        expect(event.detail).toMatchObject({ TrainingJobName: trial, TrainingJobStatus: 'Completed', Tags: { 'tunewire:job-id': JOB_ID }, SecondaryStatusTransitions: [] });
+        expect(parsed).toMatchObject({ jobId: JOB_ID, providerJobName: ref.providerJobName, trial: { trialId: trial, status: 'succeeded' } });
+        expect(parsed.trial?.objectiveStatus).toBeUndefined();
+        // the listing still knows the objective
+        const { trials } = await syncAll(providerWith(), ref, undefined, spec);
+        expect(trials.find((t) => t.trialId === trial)?.objectiveValue).toBe(0.9);
+      });
+
+      it('from the constructor too, and back to it on reset', () => {
+        const documented = new FakeSageMaker({ trainingJobEvents: 'documented' });
+        const request = buildCreateTuningJobRequest(spec, { jobId: JOB_ID, providerJobName: JOB_ID });
+        const { Tags, ...rest } = request;
+        documented.seedTuningJob({ ...(JSON.parse(JSON.stringify(rest)) as Record<string, unknown>), HyperParameterTuningJobName: JOB_ID }, Tags?.map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })));
+        documented.addTrainingJob(JOB_ID, { status: 'Completed', objective: 0.5 });
+        expect(documented.events.at(-1)?.detail).not.toHaveProperty('TuningJobArn');
+
+        fake.trainingJobEvents('documented');
+        fake.reset();
+        const seeded = fake.seedTuningJob({ ...(JSON.parse(JSON.stringify(rest)) as Record<string, unknown>), HyperParameterTuningJobName: JOB_ID });
+        fake.addTrainingJob(JOB_ID, { status: 'Completed', objective: 0.5 });
+        expect(fake.events.at(-1)?.detail).toMatchObject({ TuningJobArn: seeded, Tags: {} });
+      });
+    });
+
+    it('tags a training job with its tuning job tags, as ListTags reads them', async () => {
+      const provider = providerWith();
+      const { ref } = await createJob(provider);
+      const trial = fake.addTrainingJob(ref.providerJobName, { status: 'Completed', objective: 0.9 });
+      const arn = String(fake.events.find((e) => e.detail['TrainingJobName'] === trial)?.detail['TrainingJobArn']);
+
+      const { Tags } = await clientWith().send(new ListTagsCommand({ ResourceArn: arn }));
+
+      expect(Tags).toContainEqual({ Key: 'tunewire:job-id', Value: JOB_ID });
+      expect(Tags).toEqual(fake.tuningJob(ref.providerJobName).tags);
     });
 
     it('walks created jobs through their life on autopilot', async () => {

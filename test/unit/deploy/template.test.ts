@@ -41,6 +41,8 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'events:PutEvents',
     'sagemaker:CreateModelPackage',
     'sagemaker:CreateModelPackageGroup',
+    // provider.bestTrial: the training job SageMaker names best (DescribeHyperParameterTuningJob)
+    'sagemaker:DescribeHyperParameterTuningJob',
     'sagemaker:DescribeModelPackageGroup',
     'sagemaker:DescribeTrainingJob',
   ],
@@ -376,6 +378,22 @@ describe('the packaged CloudFormation template', () => {
       { source: ['tunewire.datasets'], 'detail-type': ['Dataset Ready'] },
       { source: ['tunewire'], 'detail-type': ['Tuning Job Finished'] },
     ]);
+  });
+
+  it('routes finished SageMaker training jobs to trial-fan-out by TuningJobArn or by the tunewire tag (default bus)', () => {
+    const fanOut = functions.find((f) => f.key === 'trial-fan-out');
+    const patterns = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule' && (r.Properties['Targets'] as Record<string, Json>[]).some((t) => referencedId(t['Arn']) === fanOut?.logicalId))
+      .map((r) => ({ bus: r.Properties['EventBusName'], pattern: r.Properties['EventPattern'] }));
+    // AWS's documented Training Job State Change event has no TuningJobArn; the tag is inherited
+    expect(patterns).toContainEqual({
+      bus: undefined,
+      pattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Training Job State Change'],
+        detail: { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'], $or: [{ TuningJobArn: [{ exists: true }] }, { Tags: { 'tunewire:job-id': [{ exists: true }] } }] },
+      },
+    });
   });
 
   it('gives notify the time to wait out its webhook retries, and one Lambda retry', () => {

@@ -751,6 +751,18 @@ const rulerSemantics: readonly Example[] = [
     matches: false,
   },
   {
+    name: "$or: a branch's nested key may hold ':' (a tag key such as tunewire:job-id), taken literally",
+    pattern: { detail: { $or: [{ TuningJobArn: [{ exists: true }] }, { Tags: { 'tunewire:job-id': [{ exists: true }] } }] } },
+    event: detailOf({ Tags: { 'tunewire:job-id': 'j1' } }),
+    matches: true,
+  },
+  {
+    name: "$or: a key with ':' is not a path: { Tags: { tunewire: { job-id } } } does not match it",
+    pattern: { detail: { $or: [{ TuningJobArn: [{ exists: true }] }, { Tags: { 'tunewire:job-id': [{ exists: true }] } }] } },
+    event: detailOf({ Tags: { tunewire: { 'job-id': 'j1' } } }),
+    matches: false,
+  },
+  {
     name: '$or: nested $or inside a branch ("source" and (metricName or (namespace and (metricId or spaceId))))',
     pattern: {
       source: ['aws.cloudwatch'],

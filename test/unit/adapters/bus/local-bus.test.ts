@@ -79,6 +79,25 @@ describe('LocalBus', () => {
     expect(calls.map((c) => c.fn).sort()).toEqual(['notify', 'promote-best', 'trigger']);
   });
 
+  it('sends a finished training job of a tuning job to trial-fan-out, whether or not the event has TuningJobArn', () => {
+    const bus = new LocalBus({ rules: loadBusRules(SERVERLESS_YML), targets: recordingTargets().targets });
+    const training = (name: string) => sample(`sagemaker/training-job-state-change.${name}.json`);
+    // TuningJobArn (some real events), the tunewire:job-id tag (AWS's documented shape), or both
+    for (const name of ['completed', 'failed', 'stopped', 'documented', 'documented-with-tuning-job-arn']) {
+      expect(bus.route(training(name)), name).toEqual(['trial-fan-out']);
+    }
+    const documented = training('documented');
+    for (const TrainingJobStatus of ['Failed', 'Stopped']) {
+      expect(bus.route({ ...documented, detail: { ...documented.detail, TrainingJobStatus } }), TrainingJobStatus).toEqual(['trial-fan-out']);
+    }
+    // neither tagged nor with a TuningJobArn: nothing says it is a tuning job's
+    expect(bus.route(training('no-tuning-job'))).toEqual([]);
+    expect(bus.route(training('documented-untagged'))).toEqual([]);
+    expect(bus.route({ ...documented, detail: { ...documented.detail, Tags: { team: 'growth' } } })).toEqual([]);
+    // still running
+    expect(bus.route({ ...documented, detail: { ...documented.detail, TrainingJobStatus: 'InProgress' } })).toEqual([]);
+  });
+
   it('follows a change to a rule in serverless.yml and nothing else', () => {
     const document = parse(readFileSync(SERVERLESS_YML, 'utf8'), { customTags: [] as never, logLevel: 'silent' }) as {
       functions: Record<string, { events: Array<{ eventBridge?: { pattern: Record<string, unknown> } }> }>;

@@ -58,7 +58,9 @@ describe('events/sagemaker samples', () => {
         .map((s) => `tuning-job-state-change.${s}.json`)
         .sort(),
     );
-    expect(training.sort()).toEqual(['completed', 'failed', 'stopped'].map((s) => `training-job-state-change.${s}.json`));
+    expect(training.sort()).toEqual(
+      ['completed', 'documented', 'documented-untagged', 'documented-with-tuning-job-arn', 'failed', 'stopped'].map((s) => `training-job-state-change.${s}.json`).sort(),
+    );
   });
 
   it.each(tuning)('%s parses as a tuning job event', (file) => {
@@ -190,10 +192,11 @@ describe('sageMakerTrainingJobEvent', () => {
     const e = withDetail('training-job-state-change.completed.json', (d) => delete (d['HyperParameters'] as Record<string, unknown>)['_tuning_objective_metric']);
     const trial = sageMakerTrainingJobEvent(e).trial!;
     expect(trial.objectiveValue).toBeUndefined();
+    expect(trial.objectiveStatus).toBeUndefined();
     expect(trial.metrics).toEqual({ 'train:auc': 0.95412, 'validation:auc': 0.91234 });
     expect(withObjective(trial, 'validation:auc')).toMatchObject({ objectiveValue: 0.91234, objectiveStatus: 'succeeded' });
-    expect(withObjective(trial, 'validation:logloss')).toMatchObject({ objectiveStatus: 'failed' });
-    expect(withObjective(trial, 'validation:logloss').objectiveValue).toBeUndefined();
+    // a metric the event did not carry is unknown, not failed
+    expect(withObjective(trial, 'validation:logloss')).toEqual(trial);
   });
 
   it('is a nudge without a trial while the training job runs, or when its status is a placeholder', () => {
@@ -212,7 +215,7 @@ describe('sageMakerTrainingJobEvent', () => {
     expect(sageMakerTrainingJobEvent(e).trial).toMatchObject({ startedAt: '2024-06-01T10:05:00.000Z', metrics: { 'validation:auc': 0.5 } });
   });
 
-  it('refuses a training job without a tuning job, naming detail.TuningJobArn', () => {
+  it('refuses a training job without a tuning job (no TuningJobArn, no tag, no launched name), naming detail.TuningJobArn', () => {
     const error = refusal(() => sageMakerTrainingJobEvent(envelope('training-job-state-change.no-tuning-job.json')));
     expect(error.issues).toEqual([{ path: 'detail.TuningJobArn', message: expect.stringContaining('is required') }]);
   });
@@ -223,11 +226,114 @@ describe('sageMakerTrainingJobEvent', () => {
   });
 });
 
+describe('sageMakerTrainingJobEvent of the documented shape (no TuningJobArn, no FinalMetricDataList)', () => {
+  const DOCUMENTED = 'training-job-state-change.documented.json';
+  const TRAINING_JOB = `${JOB}-004-7d3e1b4f`;
+  const metrics = [
+    { MetricName: 'train:auc', Value: 0.93011, Timestamp: '1717237530000' },
+    { MetricName: 'validation:auc', Value: 0.90172, Timestamp: '1717237530000' },
+  ];
+
+  it('routes by the tunewire:job-id tag to jobId, and by the name prefix to providerJobName', () => {
+    const parsed = sageMakerTrainingJobEvent(envelope(DOCUMENTED));
+    expect(parsed).toMatchObject({ provider: 'sagemaker', jobId: JOB, providerJobName: JOB, eventId: envelope(DOCUMENTED).id, source: 'aws.sagemaker' });
+    expect(parsed.trial?.trialId).toBe(TRAINING_JOB);
+  });
+
+  it('routes by the tag alone when the name has no tuning job prefix', () => {
+    const parsed = sageMakerTrainingJobEvent(withDetail(DOCUMENTED, (d) => (d['TrainingJobName'] = 'hand-made-training-job')));
+    expect(parsed).toMatchObject({ jobId: JOB, providerJobName: '' });
+  });
+
+  it('reads tags given as a list of {Key, Value} too, and skips unreadable ones', () => {
+    const listed = withDetail(DOCUMENTED, (d) => (d['Tags'] = [{ Key: 'team', Value: 'growth' }, null, { Key: 'tunewire:job-id', Value: JOB }]));
+    expect(sageMakerTrainingJobEvent(listed).jobId).toBe(JOB);
+    const unreadable = withDetail(DOCUMENTED, (d) => (d['Tags'] = 'Tags'));
+    expect(sageMakerTrainingJobEvent(unreadable)).toMatchObject({ providerJobName: JOB });
+    expect(sageMakerTrainingJobEvent(unreadable).jobId).toBeUndefined();
+  });
+
+  it('routes an untagged training job by the name prefix alone', () => {
+    const parsed = sageMakerTrainingJobEvent(envelope('training-job-state-change.documented-untagged.json'));
+    expect(parsed.providerJobName).toBe(JOB);
+    expect(parsed.jobId).toBeUndefined();
+  });
+
+  it('takes the tuning job from TuningJobArn when the event has one, before the name prefix', () => {
+    expect(sageMakerTrainingJobEvent(envelope('training-job-state-change.documented-with-tuning-job-arn.json'))).toMatchObject({ providerJobName: JOB, jobId: JOB });
+    const other = withDetail('training-job-state-change.documented-with-tuning-job-arn.json', (d) => {
+      d['TuningJobArn'] = 'arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/churn-xgb-other';
+    });
+    expect(sageMakerTrainingJobEvent(other).providerJobName).toBe('churn-xgb-other');
+  });
+
+  it('refuses a training job that neither the tag nor the name ties to a tuning job', () => {
+    const e = withDetail('training-job-state-change.documented-untagged.json', (d) => (d['TrainingJobName'] = 'churn-xgb-adhoc-20240601'));
+    expect(refusal(() => sageMakerTrainingJobEvent(e)).issues).toEqual([{ path: 'detail.TuningJobArn', message: expect.stringContaining('is required') }]);
+  });
+
+  it('leaves the objective unknown without metrics: no value and no status', () => {
+    for (const file of [DOCUMENTED, 'training-job-state-change.documented-with-tuning-job-arn.json']) {
+      const trial = sageMakerTrainingJobEvent(envelope(file)).trial!;
+      expect(trial).toEqual({
+        trialId: TRAINING_JOB,
+        status: 'succeeded',
+        hyperparameters: { objective: 'binary:logistic', num_round: '200', eval_metric: 'auc', eta: '0.0721', max_depth: '5', min_child_weight: '4.3', subsample: '0.77', alpha: '0.11' },
+        startedAt: '2024-06-01T10:04:00.000Z',
+        endedAt: '2024-06-01T10:25:30.000Z',
+        stoppedEarly: false,
+      });
+      expect(trial.objectiveValue).toBeUndefined();
+      expect(trial.objectiveStatus).toBeUndefined();
+    }
+  });
+
+  it('leaves the objective unknown when the metrics do not include it', () => {
+    const e = withDetail(DOCUMENTED, (d) => (d['FinalMetricDataList'] = [metrics[0]]));
+    const trial = sageMakerTrainingJobEvent(e).trial!;
+    expect(trial.metrics).toEqual({ 'train:auc': 0.93011 });
+    expect(trial.objectiveValue).toBeUndefined();
+    expect(trial.objectiveStatus).toBeUndefined();
+  });
+
+  it('fills the objective from the metric _tuning_objective_metric names when the event has metrics', () => {
+    const e = withDetail(DOCUMENTED, (d) => (d['FinalMetricDataList'] = metrics));
+    expect(sageMakerTrainingJobEvent(e).trial).toMatchObject({
+      objectiveValue: 0.90172,
+      objectiveStatus: 'succeeded',
+      metrics: { 'train:auc': 0.93011, 'validation:auc': 0.90172 },
+    });
+  });
+
+  it('marks only a failed training job objective-failed', () => {
+    const failed = withDetail(DOCUMENTED, (d) => {
+      d['TrainingJobStatus'] = 'Failed';
+      d['FailureReason'] = 'AlgorithmError: out of memory';
+    });
+    expect(sageMakerTrainingJobEvent(failed).trial).toMatchObject({ status: 'failed', objectiveStatus: 'failed', failureReason: 'AlgorithmError: out of memory' });
+    expect(sageMakerTrainingJobEvent(failed).trial?.objectiveValue).toBeUndefined();
+  });
+
+  it('does not call a stopped training job stopped early: the event cannot tell', () => {
+    const stopped = sageMakerTrainingJobEvent(withDetail(DOCUMENTED, (d) => (d['TrainingJobStatus'] = 'Stopped'))).trial!;
+    expect(stopped).toMatchObject({ status: 'stopped', stoppedEarly: false });
+    expect(stopped.objectiveStatus).toBeUndefined();
+  });
+});
+
 describe('withObjective', () => {
+  const running = { trialId: 't', status: 'running' as const, hyperparameters: {}, stoppedEarly: false };
+
   it('marks a running trial without the metric as pending, and keeps an objective already set', () => {
-    const running = { trialId: 't', status: 'running' as const, hyperparameters: {}, stoppedEarly: false };
     expect(withObjective(running, 'm').objectiveStatus).toBe('pending');
     const set = { ...running, status: 'succeeded' as const, objectiveValue: 1, objectiveStatus: 'succeeded' as const, metrics: { m: 2 } };
     expect(withObjective(set, 'm')).toBe(set);
+  });
+
+  it('leaves a finished trial without the metric unknown, and a failed one failed', () => {
+    const finished = { ...running, status: 'succeeded' as const, metrics: { other: 1 } };
+    expect(withObjective(finished, 'm')).toEqual(finished);
+    const failed = { ...running, status: 'failed' as const, objectiveStatus: 'failed' as const };
+    expect(withObjective(failed, 'm')).toEqual(failed);
   });
 });
