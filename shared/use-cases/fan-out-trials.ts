@@ -128,6 +128,8 @@ async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Tria
   const changed = result.kind === 'unchanged' ? 0 : 1;
   const { stored } = result;
   if (!stored.announced && isTerminalTrialStatus(stored.status) && awaitsObjective(stored)) {
+    // Until the submit has recorded the provider's job there is nothing to list: the trial waits.
+    if (job.status === 'submitting') return { changed, announced: 0, waiting: 1, bestTrial: job.bestTrial };
     const now = deps.clock.now();
     const since = new Date(now.getTime() - (deps.trialSettleIntervalMs ?? TRIAL_SETTLE_INTERVAL_MS)).toISOString();
     if (!(await deps.ledger.claimTrialListing(job.jobId, now.toISOString(), since))) return { changed, announced: 0, waiting: 1, bestTrial: job.bestTrial };
@@ -159,14 +161,16 @@ async function findJob(deps: Dependencies, event: ProviderTrialEvent | { readonl
  * Trial fan-out for one event: a provider's trial event, or our own job status change.
  *
  * 1. Find the job; events about jobs tunewire did not start are ignored.
- * 2. A trial carried whole by the event is stored and announced as it is.
+ * 2. A trial the event describes is merged into the ledger (even before the submit has finished)
+ *    and announced once its objective is known (see `storeEventTrial`).
  * 3. Otherwise sync the job's trials from the provider (see `syncTrials`).
  */
 export async function fanOutTrials(deps: Dependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<HandledEvent> {
   const job = await findJob(deps, event);
   if (!job) return { outcome: 'ignored', detail: 'no tunewire job for this event' };
-  if (job.status === 'submitting') return { outcome: 'ignored', jobId: job.jobId, detail: 'job not submitted yet' };
   const carried = 'trial' in event ? event.trial : undefined;
+  // A trial event can outrun the submit that launched its job: what it says is kept all the same.
+  if (job.status === 'submitting' && !carried) return { outcome: 'ignored', jobId: job.jobId, detail: 'job not submitted yet' };
   const observedAt = ('observedAt' in event ? event.observedAt : undefined) ?? deps.clock.now().toISOString();
   const result = carried ? await storeEventTrial(deps, job, carried, observedAt) : await syncTrials(deps, job);
   return {
