@@ -92,6 +92,34 @@ describe('SageMaker through events', () => {
     expect(promoted?.detail).toMatchObject({ model: 'churn-xgb', version: expect.stringMatching(/^arn:aws:sagemaker:.*model-package\/churn-xgb\/1$/) });
   });
 
+  it.each(['documented', 'without-metrics'] as const)(
+    'promotes the provider’s winner when training-job events come as AWS documents them (%s: no metrics)',
+    async (shape) => {
+      fake.trainingJobEvents(shape);
+      const values = [0.88, 0.93, 0.7, 0.8, 0.85];
+      fake.autopilot({ trialEveryMs: 20, trials: 5, objective: (i) => values[i] as number });
+      const { job } = await submitJob(deps, { spec, idempotencyKey: `documented-${shape}` });
+      const done = await settled(job.jobId);
+
+      const trials = await ledger.listTrials(job.jobId);
+      expect(trials.map((t) => t.objectiveValue).sort()).toEqual([...values].sort());
+      expect(trials.every((t) => t.objectiveStatus === 'succeeded' && t.announced && t.artifactUri?.startsWith('s3://'))).toBe(true);
+      const winner = trials.find((t) => t.objectiveValue === 0.93);
+      expect(done.bestTrial?.trialId).toBe(winner?.trialId);
+      // Announcements are at least once (a repeat keeps its id); each trial's carries its objective.
+      const announced = new Map(published(detailTypeOf('trial.finished')).map((e) => [e.id, (e.detail as { trial: { objectiveValue?: number } }).trial.objectiveValue]));
+      expect([...announced.values()].sort()).toEqual([...values].sort());
+      expect(published(detailTypeOf('trial.finished')).every((e) => typeof (e.detail as { trial: { objectiveValue?: number } }).trial.objectiveValue === 'number')).toBe(true);
+      const [promoted] = published(detailTypeOf('model.promoted'));
+      expect(promoted?.detail).toMatchObject({ trial: { trialId: winner?.trialId, objectiveValue: 0.93 } });
+      const models = (fake.requestsOf('CreateModelPackage') as Array<{ InferenceSpecification?: { Containers?: Array<{ ModelDataUrl?: string }> } }>).map(
+        (r) => r.InferenceSpecification?.Containers?.[0]?.ModelDataUrl,
+      );
+      expect(new Set(models)).toEqual(new Set([winner?.artifactUri]));
+      expect(fake.modelPackageArns('churn-xgb')).toHaveLength(1);
+    },
+  );
+
   it('changes nothing when every event arrives again, twice, in reverse order', async () => {
     fake.autopilot({ trialEveryMs: 20, trials: 4 });
     const { job } = await submitJob(deps, { spec, idempotencyKey: 'repeat' });
