@@ -33,10 +33,10 @@ export function verdicts(r: BenchResults): Verdict[] {
   const vertexSpeedup = r.latency.polling.vertex.p50 / r.latency.trial.p50;
   out.push({ target: 'Detection ≥100× faster than polling at p50 (SageMaker, 30 s)', figure: `${n(speedup)}× (${ms(r.latency.trial.p50)} vs ${ms(r.latency.polling.sagemaker.p50)})`, pass: speedup >= 100 });
   out.push({ target: 'Detection ≥100× faster than polling at p50 (Vertex, 10 s)', figure: `${n(vertexSpeedup)}× (${ms(r.latency.trial.p50)} vs ${ms(r.latency.polling.vertex.p50)})`, pass: vertexSpeedup >= 100 });
-  const row500 = r.apiCalls.find((a) => a.trials === 500);
-  if (row500) {
+  for (const row500 of r.apiCalls.filter((a) => a.trials === 500)) {
     const fewer = row500.sagemakerPolling / row500.tunewire;
-    out.push({ target: '≥20× fewer provider calls for a 500-trial job', figure: `${n(fewer, 1)}× (${row500.tunewire} vs ${n(row500.sagemakerPolling)})`, pass: fewer >= 20 });
+    const which = row500.events === 'full' ? '' : ' whose training-job events carry no metrics';
+    out.push({ target: `≥20× fewer provider calls for a 500-trial job${which}`, figure: `${n(fewer, 1)}× (${row500.tunewire} vs ${n(row500.sagemakerPolling)})`, pass: fewer >= 20 });
   }
   const small = r.perTrial.find((p) => p.trials === 100);
   const large = r.perTrial.find((p) => p.trials === 10_000);
@@ -91,14 +91,16 @@ export function renderReport(r: BenchResults, now = new Date()): string {
     '',
     `Method: one job timeline per size (${PARALLEL_TRIALS} trials in parallel, each ${TRIAL_MINUTES} min × U(0.5, 1.5), seeded). tunewire: the whole job through the event path (submit, trial events, completion, promotion), every call counted by the fake, Create and the model registry included. SageMaker poller: Create, then Describe every 30 s and, when anything changed, List newest-first (100 a page) down to the oldest trial unfinished at the previous List — a watermark like tunewire's own cursor, so the baseline is not a straw man; run for real against the fake on a virtual clock up to 500 trials (and checked equal to the count), counted by the same rule at 10,000. Vertex poller: Get every 10 s (trials come inline), counted on the timeline.`,
     '',
+    'Rows marked "no metrics" replay the same job with AWS\'s documented Training Job State Change shape (no `FinalMetricDataList`, no `TuningJobArn`): trial-fan-out fetches each objective with a listing claimed at most once per settle interval (10 min), on a virtual clock that follows the timeline, each event handled at its own time.',
+    '',
     '| Trials | Job length | tunewire | SageMaker polling (30 s) | Vertex polling (10 s) | fewer calls vs SageMaker polling |',
     '| --- | --- | --- | --- | --- | --- |',
     ...r.apiCalls.map(
       (a) =>
-        `| ${n(a.trials)} | ${n(a.jobHours, 1)} h | ${n(a.tunewire)} | ${n(a.sagemakerPolling)}${a.sagemakerPollingOnFake !== undefined ? ' (on the fake)' : ' (counted)'} | ${n(a.vertexPolling)} | ${n(a.sagemakerPolling / a.tunewire, 1)}× |`,
+        `| ${n(a.trials)}${a.events === 'full' ? '' : ' (no metrics)'} | ${n(a.jobHours, 1)} h | ${n(a.tunewire)} | ${n(a.sagemakerPolling)}${a.sagemakerPollingOnFake !== undefined ? ' (on the fake)' : ' (counted)'} | ${n(a.vertexPolling)} | ${n(a.sagemakerPolling / a.tunewire, 1)}× |`,
     ),
     '',
-    `tunewire's calls by operation: ${r.apiCalls.map((a) => `${n(a.trials)} trials: ${Object.entries(a.tunewireByOperation).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}.`,
+    `tunewire's calls by operation: ${r.apiCalls.map((a) => `${n(a.trials)} trials${a.events === 'full' ? '' : ' (no metrics)'}: ${Object.entries(a.tunewireByOperation).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')}.`,
     '',
     '## Event throughput per process (DynamoDB Local)',
     '',

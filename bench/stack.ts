@@ -13,7 +13,7 @@ import type { TuningSpec } from '../shared/domain/spec';
 import type { EventBridgeEnvelope } from '../shared/edge/envelopes';
 import { coreTargets } from '../shared/edge/handlers';
 import type { EventBus } from '../shared/ports/bus';
-import { systemClock } from '../shared/ports/clock';
+import { systemClock, type Clock } from '../shared/ports/clock';
 import { ProviderCatalog, type Dependencies } from '../shared/use-cases/dependencies';
 import { FakeSageMaker, type FakeSageMakerOptions } from '../test/support/fake-sagemaker';
 
@@ -85,7 +85,10 @@ export interface SageMakerWorld {
  * by serverless.yml to the production handler bodies, against DynamoDB Local. With `bus` given,
  * handlers publish there instead (the fake's events are then not routed anywhere).
  */
-export async function sageMakerWorld(ledger: DynamoDbLedger, options: { fake?: FakeSageMakerOptions; bus?: EventBus; concurrency?: number } = {}): Promise<SageMakerWorld> {
+export async function sageMakerWorld(
+  ledger: DynamoDbLedger,
+  options: { fake?: FakeSageMakerOptions; bus?: EventBus; concurrency?: number; clock?: Clock } = {},
+): Promise<SageMakerWorld> {
   const fake = await new FakeSageMaker(options.fake).start();
   const sdk = new SageMakerClient({ endpoint: fake.endpoint, region: 'us-east-1', credentials, maxAttempts: 10 });
   const provider = new SageMakerProvider({ client: sdk });
@@ -104,7 +107,7 @@ export async function sageMakerWorld(ledger: DynamoDbLedger, options: { fake?: F
   const deps: Dependencies = {
     ledger,
     bus: options.bus ?? bus,
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
     providers: new ProviderCatalog({ sagemaker: { provider, registry: new SageMakerModelRegistry({ client: sdk }) } }),
   };
   ready = deps;

@@ -21,6 +21,11 @@ export interface TrialPage {
   readonly trials: readonly Trial[];
   /** Where the next incremental read starts; pass it back unchanged. */
   readonly cursor: string | undefined;
+  /**
+   * True when this read reached everything the provider had at the time: reading again at once
+   * would only confirm it. Saves a caller that reads "until the cursor stops moving" one call.
+   */
+  readonly complete?: boolean;
 }
 
 /**

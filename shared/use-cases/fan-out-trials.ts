@@ -30,7 +30,8 @@ export interface SyncResult {
 /**
  * Bring the ledger's trials up to date with the provider, incrementally.
  *
- * 1. Read the provider's trials from the job's cursor onwards, page by page.
+ * 1. Read the provider's trials from the job's cursor onwards, page by page, until the provider
+ *    says the read is complete or the cursor stops moving.
  * 2. Merge each listed trial into the ledger as the provider's word (`mergeTrial`): it outranks
  *    what events said, and adds to it; nothing known is lost.
  * 3. Announce each finished trial that is stored but not announced (stable id per trial), then
@@ -52,7 +53,7 @@ export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<Sy
   let bestLowered = false;
 
   for (let page = 0; page < MAX_PAGES_PER_CALL; page++) {
-    const { trials, cursor: next } = await provider.listTrials(refOf(job), cursor, job.spec);
+    const { trials, cursor: next, complete } = await provider.listTrials(refOf(job), cursor, job.spec);
     const observedAt = deps.clock.now().toISOString();
     const stored: StoredTrial[] = [];
     for (const trial of trials) {
@@ -77,6 +78,7 @@ export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<Sy
     if (next === undefined || next === cursor) break;
     await deps.ledger.advanceTrialCursor(job.jobId, cursor, next);
     cursor = next;
+    if (complete) break;
   }
   if (bestLowered) best = await chooseBestAgain(deps, job);
   return { changed, announced, waiting, bestTrial: best && stripAnnounced(best) };

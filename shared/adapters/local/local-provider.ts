@@ -324,7 +324,7 @@ export class LocalProvider implements TuningProvider {
     const changed = state.trials.filter((t) => t.seq > after).sort((a, b) => a.seq - b.seq);
     const page = changed.slice(0, TRIAL_PAGE_SIZE);
     const last = page.length < changed.length ? (page[page.length - 1]?.seq ?? after) : Math.max(after, state.seq);
-    return { trials: page.map(toTrial), cursor: String(last) };
+    return { trials: page.map(toTrial), cursor: String(last), complete: page.length === changed.length };
   }
 
   /**

@@ -121,9 +121,11 @@ export class MlEngineProvider implements TuningProvider {
       fresh.set(trial.trialId, trial);
     }
     const page = [...fresh.values()].sort((a, b) => compareTrialIds(a.trialId as string, b.trialId as string)).slice(0, TRIAL_PAGE_SIZE);
-    if (page.length === 0) return { trials: [], cursor };
+    // One get holds every trial: the read is complete unless the page was cut.
+    const complete = page.length === fresh.size;
+    if (page.length === 0) return { trials: [], cursor, complete };
     for (const trial of page) seen.add(trial.trialId as string);
-    return { trials: page.map((trial) => trialFromOutput(trial, spec, job)), cursor: encodeTrialCursor(seen) };
+    return { trials: page.map((trial) => trialFromOutput(trial, spec, job)), cursor: encodeTrialCursor(seen), complete };
   }
 
   /**

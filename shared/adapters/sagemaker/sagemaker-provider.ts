@@ -331,7 +331,7 @@ export class SageMakerProvider implements TuningProvider {
         if (hi !== undefined && (h === undefined || hi > h)) [h, hn] = [hi, hin];
         else if (hi !== undefined && hi === h) hn = [...new Set([...hn, ...hin])];
         const w = lo ?? h ?? before.w;
-        return { trials, cursor: writeCursor({ v: 1, w, h, hn, u: unsettled }) };
+        return { trials, cursor: writeCursor({ v: 1, w, h, hn, u: unsettled }), complete: true };
       }
       scan = { t: output.NextToken, lo, hi, hin, u: unsettled };
       const next = writeCursor({ ...state, s: { t: output.NextToken, lo, hi, hin, u: unsettled } });

@@ -295,8 +295,10 @@ export class VertexProvider implements TuningProvider {
       n++;
     }
 
-    if (trials.length === 0 && n === before.n && start === before.n) return { trials, cursor };
-    return { trials, cursor: writeCursor({ v: 1, n, ...(n > 0 ? { a: rawTrialId(raw[n - 1]) } : {}), o: returned }) };
+    // One Get holds every trial: the read is complete unless the page was cut.
+    const complete = trials.length < this.pageSize;
+    if (trials.length === 0 && n === before.n && start === before.n) return { trials, cursor, complete };
+    return { trials, cursor: writeCursor({ v: 1, n, ...(n > 0 ? { a: rawTrialId(raw[n - 1]) } : {}), o: returned }), complete };
   }
 
   /**

@@ -415,7 +415,7 @@ describe('LocalProvider', () => {
     const last = await h.provider.listTrials(ref, cursor, spec);
     expect(last.trials).toEqual([]);
     const again = await h.provider.listTrials(ref, last.cursor, spec);
-    expect(again).toEqual({ trials: [], cursor: last.cursor });
+    expect(again).toEqual({ trials: [], cursor: last.cursor, complete: true });
     expect((await h.provider.listTrials(ref, undefined, spec)).trials).toHaveLength(3);
     await expect(h.provider.listTrials(ref, 'nonsense', spec)).rejects.toBeInstanceOf(ProviderError);
   }, 10_000);

@@ -153,7 +153,7 @@ describe('MlEngineProvider against the fake ML Engine', () => {
       const s = spec();
       const { ref, name } = await created(s);
       fake.setState(name, 'RUNNING');
-      expect(await provider.listTrials(ref, undefined, s)).toEqual({ trials: [], cursor: undefined });
+      expect(await provider.listTrials(ref, undefined, s)).toEqual({ trials: [], cursor: undefined, complete: true });
 
       fake.addTrial(name, { trialId: '2', hyperparameters: { 'first-layer-size': '120', 'num-layers': '2' }, finalMetric: { trainingStep: '1000', objectiveValue: 0.84 } });
       fake.addTrial(name, { trialId: '1', hyperparameters: { 'first-layer-size': '300', 'num-layers': '1' }, finalMetric: { trainingStep: '1000', objectiveValue: 0.81 } });
@@ -172,7 +172,7 @@ describe('MlEngineProvider against the fake ML Engine', () => {
       expect(first.cursor).toBe('t1:1-2');
 
       const none = await provider.listTrials(ref, first.cursor, s);
-      expect(none).toEqual({ trials: [], cursor: first.cursor });
+      expect(none).toEqual({ trials: [], cursor: first.cursor, complete: true });
 
       fake.addTrial(name, { trialId: '3', hyperparameters: { 'first-layer-size': '64', 'num-layers': '3' }, finalMetric: { objectiveValue: 0.79 } });
       fake.addTrial(name, { trialId: '4', state: 'RUNNING', hyperparameters: { 'first-layer-size': '99', 'num-layers': '3' } });

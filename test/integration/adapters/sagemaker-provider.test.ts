@@ -210,7 +210,7 @@ describe('SageMakerProvider', () => {
       // Nothing changed: one List call, no trials, the same cursor.
       const before = fake.calls[LIST] ?? 0;
       const idle = await provider.listTrials(ref, first.cursor, spec);
-      expect(idle).toEqual({ trials: [], cursor: first.cursor });
+      expect(idle).toEqual({ trials: [], cursor: first.cursor, complete: true });
       expect((fake.calls[LIST] ?? 0) - before).toBe(1);
 
       fake.setTrainingJobStatus(running, 'Completed', { objective: 0.9 });
@@ -270,7 +270,7 @@ describe('SageMakerProvider', () => {
 
       // Everything settled: the watermark moved to the newest trial, a re-read costs one call.
       const before = fake.calls[LIST] ?? 0;
-      expect(await provider.listTrials(ref, third.cursor, spec)).toEqual({ trials: [], cursor: third.cursor });
+      expect(await provider.listTrials(ref, third.cursor, spec)).toEqual({ trials: [], cursor: third.cursor, complete: true });
       expect((fake.calls[LIST] ?? 0) - before).toBe(1);
     });
 

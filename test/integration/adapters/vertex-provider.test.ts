@@ -205,7 +205,7 @@ describe('VertexProvider', () => {
 
       // Nothing new: one Get, the same cursor back.
       const quiet = await provider.listTrials(ref, first.cursor, spec);
-      expect(quiet).toEqual({ trials: [], cursor: first.cursor });
+      expect(quiet).toEqual({ trials: [], cursor: first.cursor, complete: true });
 
       // Trial 2 finishes in place; trial 3 reports a better value than anyone but is INFEASIBLE.
       fake.updateTrial(name, '2', { state: 'SUCCEEDED', finalMeasurement: { metrics: { auc: 0.86 } } });
@@ -276,7 +276,7 @@ describe('VertexProvider', () => {
       // Each read says what Vertex says now; the ledger's merge keeps the early stop seen before.
       expect(ended.trials).toMatchObject([{ trialId: id, status: 'succeeded', objectiveValue: 0.6, objectiveStatus: 'succeeded', stoppedEarly: false }]);
       expect(ended.trials[0]?.endedAt).toEqual(expect.any(String));
-      expect(await provider.listTrials(ref, ended.cursor, spec)).toEqual({ trials: [], cursor: ended.cursor });
+      expect(await provider.listTrials(ref, ended.cursor, spec)).toEqual({ trials: [], cursor: ended.cursor, complete: true });
     });
 
     it('follows a job the autopilot runs to the end', async () => {
