@@ -132,6 +132,7 @@ export interface Ledger {
    * means no champion yet). Writes the PROMO history item in the same transaction.
    */
   promoteChampion(input: { readonly candidate: Omit<Champion, 'revision'>; readonly expected: Champion | undefined; readonly record: PromotionRecord }): Promise<PromoteResult>;
-  recordPromotion(record: PromotionRecord): Promise<void>;
+  /** Records a decision that changed no champion, once per job and model: `duplicate` when one is recorded. */
+  recordPromotion(record: PromotionRecord): Promise<'recorded' | 'duplicate'>;
   listPromotions(model: string): Promise<PromotionRecord[]>;
 }

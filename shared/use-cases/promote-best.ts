@@ -97,7 +97,7 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
     }
 
     if (decision.kind === 'skip') {
-      await deps.ledger.recordPromotion({
+      const recorded = await deps.ledger.recordPromotion({
         model: promotion.model,
         jobId: job.jobId,
         decidedAt: now.toISOString(),
@@ -108,7 +108,7 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
       await deps.bus.publish([
         makeEvent('model.promotion_skipped', eventId, job.jobId, { ...base, reason: decision.reason, ...(decision.trial ? { trial: decision.trial } : {}) }, now),
       ]);
-      return { outcome: 'applied', jobId: job.jobId, detail: `skipped: ${decision.reason}`, decision };
+      return { outcome: recorded === 'recorded' ? 'applied' : 'duplicate', jobId: job.jobId, detail: `skipped: ${decision.reason}`, decision };
     }
 
     const value = decision.trial.objectiveValue as number;

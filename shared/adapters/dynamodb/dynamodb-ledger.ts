@@ -533,6 +533,7 @@ export class DynamoDbLedger implements Ledger {
         },
       },
       { Put: { TableName: this.tableName, Item: toItem(promotionAttributes(record)) } },
+      { Put: { TableName: this.tableName, Item: toItem(decidedAttributes(record)) } },
     ]);
     if (!reasons) return { kind: 'promoted', champion };
     const [championReason] = reasons;
@@ -542,9 +543,16 @@ export class DynamoDbLedger implements Ledger {
     throw new Error(`promoteChampion ${champion.model}: unexpected cancellation ${describeReasons(reasons)}`);
   }
 
-  async recordPromotion(record: PromotionRecord): Promise<void> {
-    // Keyed by decision time and job: writing the same decision again replaces it with itself.
-    await this.withConflictRetry(() => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(promotionAttributes(record)) })));
+  async recordPromotion(record: PromotionRecord): Promise<'recorded' | 'duplicate'> {
+    // Timeline: a Tuning Job Finished delivered again decides again, at another time; the job's
+    // DECIDED marker, written with its first decision, keeps the history to one record per job.
+    const reasons = await this.transact([
+      { Put: { TableName: this.tableName, Item: toItem(decidedAttributes(record)), ConditionExpression: 'attribute_not_exists(pk)' } },
+      { Put: { TableName: this.tableName, Item: toItem(promotionAttributes(record)) } },
+    ]);
+    if (!reasons) return 'recorded';
+    if (reasons[0]?.Code === CONDITION_FAILED) return 'duplicate';
+    throw new Error(`recordPromotion ${record.model}: unexpected cancellation ${describeReasons(reasons)}`);
   }
 
   async listPromotions(model: string): Promise<PromotionRecord[]> {
@@ -748,6 +756,11 @@ function cleanTrial(trial: Trial): Trial {
 function bestAttributes(trial: Trial): Record<string, unknown> {
   const clean = cleanTrial(trial);
   return { bestTrial: clean, bestObjective: clean.objectiveValue, bestEndedAt: clean.endedAt ?? '', bestTrialId: clean.trialId };
+}
+
+/** The marker that the job's decision for the model is recorded (see recordPromotion). */
+function decidedAttributes(record: PromotionRecord): Record<string, unknown> {
+  return { pk: keys.model(record.model), sk: keys.decided(record.jobId), entity: 'decided', jobId: record.jobId, decision: record.decision, decidedAt: record.decidedAt };
 }
 
 function promotionAttributes(record: PromotionRecord): Record<string, unknown> {

@@ -24,6 +24,7 @@ import type { ProviderName } from '../../domain/spec';
  *   JOB#<id>        SEEN#<event id>                      dedupe marker of a provider event (TTL)
  *   MODEL#<name>    CHAMPION                             the model's champion
  *   MODEL#<name>    PROMO#<decidedAt>#<job id>           one promotion decision
+ *   MODEL#<name>    DECIDED#<job id>                     marks that job's decision as recorded
  */
 export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
@@ -51,6 +52,7 @@ export const keys = {
   champion: 'CHAMPION',
   promotion: (decidedAt: string, jobId: string) => `PROMO#${decidedAt}#${jobId}`,
   promotionPrefix: 'PROMO#',
+  decided: (jobId: string) => `DECIDED#${jobId}`,
   providerJob: (provider: ProviderName, providerJobName: string) => `PJOB#${provider}#${providerJobName}`,
   providerJobSort: (jobId: string) => `JOB#${jobId}`,
   active: (provider: ProviderName) => `ACTIVE#${provider}`,

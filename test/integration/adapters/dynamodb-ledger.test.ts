@@ -457,6 +457,20 @@ describe('DynamoDbLedger', () => {
       expect(await ledger.getChampion('no-such-model')).toBeUndefined();
     });
 
+    it('records one decision per job and model, however often the job is decided again', async () => {
+      const model = `churn-${randomUUID().slice(0, 8)}`;
+      const skipped = (decidedAt: string) => ({ model, jobId: 'job-3', decidedAt, decision: 'skipped' as const, reason: 'does not beat the champion' });
+      expect(await ledger.recordPromotion(skipped('2026-11-23T12:00:00.000Z'))).toBe('recorded');
+      expect(await ledger.recordPromotion(skipped('2026-11-23T12:05:00.000Z'))).toBe('duplicate');
+      await ledger.promoteChampion({ candidate: { ...candidate('job-4', 0.9), model }, expected: undefined, record: record(model, 'job-4', '2026-11-23T12:10:00.000Z') });
+      expect(await ledger.recordPromotion({ ...skipped('2026-11-23T12:15:00.000Z'), jobId: 'job-4' })).toBe('duplicate');
+
+      expect((await ledger.listPromotions(model)).map((p) => [p.jobId, p.decision])).toEqual([
+        ['job-3', 'skipped'],
+        ['job-4', 'promoted'],
+      ]);
+    });
+
     it('records skipped decisions and lists them in decision order', async () => {
       const model = `churn-${randomUUID().slice(0, 8)}`;
       await ledger.recordPromotion({ model, jobId: 'job-2', decidedAt: '2026-11-23T11:00:00.000Z', decision: 'skipped', reason: 'job ended failed' });

@@ -167,6 +167,24 @@ describe('trial truth: events without metrics, the provider’s listing and its 
     expect((await ledger.getJob(job.jobId))?.bestTrial?.trialId).toBe(listedTrial(1).trialId);
   });
 
+  it('writes a skipped decision once when Tuning Job Finished arrives again', async () => {
+    const job = await runningJob('skip-once');
+    provider.putTrial(job.providerJobName, listedTrial(2));
+    await finish(job);
+    await ledger.promoteChampion({
+      candidate: { model: 'churn', jobId: 'older-job', trialId: 't', objectiveValue: 0.99, goal: 'maximize', version: 'churn/v1', promotedAt: clock.now().toISOString() },
+      expected: undefined,
+      record: { model: 'churn', jobId: 'older-job', decidedAt: clock.now().toISOString(), decision: 'promoted', reason: 'first champion' },
+    });
+
+    const first = await promoteBest(deps, { jobId: job.jobId });
+    clock.advance(60_000);
+    const again = await promoteBest(deps, { jobId: job.jobId });
+
+    expect([first.outcome, again.outcome]).toEqual(['applied', 'duplicate']);
+    expect((await ledger.listPromotions('churn')).filter((p) => p.jobId === job.jobId)).toHaveLength(1);
+  });
+
   it('agrees without a note when the re-read settles the difference', async () => {
     const job = await runningJob('settle');
     // The ledger heard 0.90 for trial 2 from an event; the provider's own reading of it is 0.97.
