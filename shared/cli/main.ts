@@ -17,7 +17,7 @@ import { parse as parseYaml } from 'yaml';
 import { submitJob } from '../use-cases/submit-job';
 import { startDevServer } from './dev-server';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
-import { readEventsFile, replayEvents } from './replay';
+import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
 import { waitForJob } from './wait';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
@@ -174,10 +174,14 @@ function buildProgram(ctx: Context): Command {
       withStack(ctx, async (stack) => {
         const events = readEventsFile(file);
         const results = await replayEvents(stack, events);
-        if (opts.json) return io.json(results);
-        for (const r of results) {
-          io.line(`#${r.index} ${r.eventId ?? '-'} ${r.function ? `${r.function}: ` : ''}${r.outcome}${r.jobId ? ` (job ${r.jobId})` : ''}${r.detail ? ` - ${r.detail.split('\n').join(' ')}` : ''}`);
+        if (opts.json) io.json(results);
+        else {
+          for (const r of results) {
+            io.line(`#${r.index} ${r.eventId ?? '-'} ${r.function ? `${r.function}: ` : ''}${r.outcome}${r.jobId ? ` (job ${r.jobId})` : ''}${r.detail ? ` - ${r.detail.split('\n').join(' ')}` : ''}`);
+          }
+          io.line(replaySummary(events.length, results));
         }
+        checkReplay(file, events.length, results);
       }),
     );
 

@@ -116,9 +116,21 @@ describe('tunewire CLI', () => {
       JSON.stringify({ version: '0', id, 'detail-type': 'Local Tuning Job State Change', source: 'tunewire.local', time: '2026-11-23T10:00:00Z', detail: { jobName: job.providerJobName, status, seq } });
     writeFileSync(events, [event('late-1', 'RUNNING', 1), event('late-1', 'RUNNING', 1), event('other', 'RUNNING', 1).replace(job.providerJobName, 'not-ours'), '{"source":"tunewire.local"}'].join('\n'));
     const replay = await tunewire(['replay', events, '--json'], env);
-    expect(replay.code).toBe(0);
+    // every event is reported; the rejected one makes it bad input
+    expect(replay.code).toBe(2);
     const outcomes = (JSON.parse(replay.stdout) as Array<{ outcome: string }>).map((r) => r.outcome);
     expect(outcomes).toEqual(['stale', 'duplicate', 'ignored', 'rejected']);
+    expect(replay.stderr).toContain('has rejected events (4 events: 1 stale, 1 duplicate, 1 ignored, 1 rejected)');
+
+    writeFileSync(events, event('late-2', 'RUNNING', 1));
+    const clean = await tunewire(['replay', events], env);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain('1 event: 1 stale');
+
+    writeFileSync(events, '');
+    const empty = await tunewire(['replay', events], env);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('holds no event');
   });
 
   it('replays the sample files as a transport delivers them', async () => {
@@ -126,7 +138,7 @@ describe('tunewire CLI', () => {
     expect(push.code, push.stderr).toBe(0);
     expect(JSON.parse(push.stdout)).toEqual([expect.objectContaining({ function: 'status-change', outcome: 'ignored', eventId: 'iris-forest-demo000001:1' })]);
     const bad = await tunewire(['replay', 'events/tunewire/tuning-job-requested.bad-spec.json'], env);
-    expect(bad.code).toBe(0);
+    expect(bad.code).toBe(2);
     expect(bad.stdout).toMatch(/submit: rejected .*objective\.goal/);
   });
 
