@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import { NOTIFY_EVENTS, zodIssues } from '../domain/spec';
 import type { Clock } from '../ports/clock';
-import { newSubscriptionId, newWebhookSecret, SubscriptionNotFoundError, type Subscription, type WebhookStore } from '../ports/webhooks';
+import { newSubscriptionId, newWebhookSecret, redactWebhookUrl, SubscriptionNotFoundError, webhookUrlSchema, type Subscription, type WebhookStore } from '../ports/webhooks';
 
 export class SubscriptionValidationError extends ValidationError {
   override readonly code = 'WEBHOOK.SUBSCRIPTION_INVALID';
@@ -10,7 +10,7 @@ export class SubscriptionValidationError extends ValidationError {
 
 /** POST /subscriptions and `tunewire webhooks add`: `{ url, events?, secret? }`. */
 export const newSubscriptionSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  url: webhookUrlSchema,
   events: z.array(z.enum([...NOTIFY_EVENTS, '*'])).min(1).default(['*']),
   secret: z
     .string()
@@ -21,7 +21,8 @@ export const newSubscriptionSchema = z.strictObject({
 /**
  * Adds a subscription.
  *
- * 1. Parse the request (field-level errors; nothing written on bad input).
+ * 1. Parse the request (field-level errors; nothing written on bad input). A URL with a user name
+ *    or password is refused here, before it can be stored, listed or dead-lettered.
  * 2. Give it a fresh id and, unless one was supplied, a fresh secret.
  * 3. Store it (conditional on the id being new). The URL's address is checked on every delivery,
  *    not here: DNS can change between now and then.
@@ -46,8 +47,11 @@ export async function removeSubscription(deps: { store: WebhookStore }, id: stri
   if (!(await deps.store.deleteSubscription(id))) throw new SubscriptionNotFoundError(id);
 }
 
-/** What lists show: never the secret (it is shown once, when the subscription is added). */
+/**
+ * What lists show: never the secret (it is shown once, when the subscription is added), and never
+ * a URL's credentials (a subscription stored before they were refused shows `https://***@host/...`).
+ */
 export function subscriptionView(s: Subscription): Omit<Subscription, 'secret'> {
   const { secret: _secret, ...rest } = s;
-  return rest;
+  return { ...rest, url: redactWebhookUrl(rest.url) };
 }

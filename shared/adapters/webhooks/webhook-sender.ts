@@ -3,7 +3,7 @@ import { cloudEventTypeOf, type AnyTunewireEvent } from '../../domain/events';
 import { TunewireError } from '../../domain/errors';
 import type { DeliveryResult, SendWebhook, WebhookTarget } from '../../ports/webhooks';
 import { postPinned, type PinnedResponse } from './pinned-request';
-import { resolveSafeTarget, type SafeTarget, type SsrfGuardOptions } from './ssrf-guard';
+import { resolveSafeTarget, WebhookAllowList, type SafeTarget, type SsrfGuardOptions } from './ssrf-guard';
 
 /** The Standard Webhooks payload: `{ type, timestamp, data }`. */
 export function webhookPayload(event: AnyTunewireEvent): string {
@@ -63,18 +63,24 @@ export interface WebhookSenderOptions extends SsrfGuardOptions {
 
 /**
  * The production sender: SSRF guard, pinned connection, Standard Webhooks signature, no redirects.
+ * The allow list is parsed here, once: a bad entry throws WebhookAllowListError when the sender is
+ * built (at start), not on every delivery.
  *
  * @example
- *   const send = webhookSender({ allow: config.webhookAllow });
+ *   const send = webhookSender({ allow: config.allow });
  *   const result = await send({ subscriptionId, url, secret }, event, clock.now());
  */
 export function webhookSender(options: WebhookSenderOptions = {}): SendWebhook {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const guard: SsrfGuardOptions = {
+    allow: options.allow instanceof WebhookAllowList ? options.allow : WebhookAllowList.parse(options.allow ?? []),
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
   return async (target, event, attemptAt) => {
     let safe: SafeTarget;
     let request: { body: string; headers: Record<string, string> };
     try {
-      safe = await resolveSafeTarget(target.url, options);
+      safe = await resolveSafeTarget(target.url, guard);
       request = signedWebhook(target, event, attemptAt);
     } catch (error) {
       const retryable = error instanceof TunewireError && error.retryable;

@@ -321,4 +321,23 @@ describe('addSubscription', () => {
     await removeSubscription({ store }, added.id);
     await expect(removeSubscription({ store }, added.id)).rejects.toBeInstanceOf(SubscriptionNotFoundError);
   });
+
+  it('refuses a URL with a user name or password as a url field error that does not repeat them, and writes nothing', async () => {
+    const { client, tableName } = await freshLedger('webhook-userinfo');
+    const store = new DynamoDbWebhookStore({ client, tableName });
+    for (const url of ['https://user:s3cret@hooks.example.com/t', 'https://user@hooks.example.com/t', 'https://@hooks.example.com/t']) {
+      const error = await addSubscription({ store, clock: systemClock }, { url }).catch((e: unknown) => e);
+      expect(error, url).toBeInstanceOf(SubscriptionValidationError);
+      expect((error as SubscriptionValidationError).issues, url).toEqual([{ path: 'url', message: expect.stringMatching(/user name or password/) }]);
+      expect((error as SubscriptionValidationError).message).not.toMatch(/s3cret|user@/);
+    }
+    expect(await store.listSubscriptions()).toEqual([]);
+  });
+});
+
+describe('subscriptionView', () => {
+  it('shows a URL stored with credentials (before they were refused) redacted', () => {
+    const stored: Subscription = { id: 'sub_a', url: 'https://user:s3cret@hooks.example.com/t?x=1', events: ['*'], secret: newWebhookSecret(), enabled: true, createdAt: '2025-01-01T00:00:00.000Z' };
+    expect(subscriptionView(stored)).toEqual({ id: 'sub_a', url: 'https://***@hooks.example.com/t?x=1', events: ['*'], enabled: true, createdAt: '2025-01-01T00:00:00.000Z' });
+  });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classifyResponse, retryAfterMs } from '../../../../shared/adapters/webhooks/webhook-sender';
+import { WebhookAllowListError } from '../../../../shared/adapters/webhooks/ssrf-guard';
+import { classifyResponse, retryAfterMs, webhookSender } from '../../../../shared/adapters/webhooks/webhook-sender';
+import { eventIds, makeEvent } from '../../../../shared/domain/events';
 import { backoffMs, DEFAULT_RETRY_POLICY } from '../../../../shared/use-cases/notify';
 
 const now = new Date('2025-06-01T12:00:00Z');
@@ -32,5 +34,25 @@ describe('backoffMs', () => {
   it("honours the receiver's Retry-After up to the cap", () => {
     expect(backoffMs(DEFAULT_RETRY_POLICY, 1, 5_000, () => 0)).toBe(5_000);
     expect(backoffMs(DEFAULT_RETRY_POLICY, 1, 3_600_000, () => 0)).toBe(60_000);
+  });
+});
+
+describe('webhookSender', () => {
+  const event = makeEvent('job.finished', eventIds.finished('job-1'), 'job-1', { jobId: 'job-1', name: 'n', provider: 'local', status: 'succeeded' }, now);
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+  it('refuses a bad allow-list entry when it is built, not on every delivery', () => {
+    expect(() => webhookSender({ allow: ['127.0.0.1', '10.0.0.0/33'] })).toThrow(WebhookAllowListError);
+  });
+
+  it('fails a URL with credentials without repeating them', async () => {
+    const result = await webhookSender()({ subscriptionId: 'sub_a', url: 'https://user:s3cret@hooks.example.com/x', secret }, event, now);
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringContaining('https://***@hooks.example.com/x') });
+    expect(JSON.stringify(result)).not.toMatch(/user|s3cret/);
+  });
+
+  it('fails an IPv4-translated loopback URL without connecting', async () => {
+    const result = await webhookSender()({ subscriptionId: 'sub_a', url: 'http://[::ffff:0:7f00:1]:1/', secret }, event, now);
+    expect(result).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/IPv4-translated loopback/) });
   });
 });
