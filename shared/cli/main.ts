@@ -15,7 +15,8 @@ import { addSubscription, removeSubscription, subscriptionView } from '../use-ca
 import { replayDeadLetters } from '../use-cases/notify';
 import { parse as parseYaml } from 'yaml';
 import { submitJob } from '../use-cases/submit-job';
-import { startDevServer } from './dev-server';
+import { devBanner, listenDevServer } from './dev-server';
+import { readOrCreateApiToken } from '../local-stack/state-dir';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
 import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
 import { waitForJob } from './wait';
@@ -293,22 +294,34 @@ function buildProgram(ctx: Context): Command {
 
   program
     .command('dev')
-    .description('keep the local stack up with the HTTP API until Ctrl-C')
-    .option('--port <port>', 'HTTP port', (v) => Number.parseInt(v, 10), 8787)
+    .description('keep the local stack up with the HTTP API until Ctrl-C (127.0.0.1 only; every request carries the API token)')
+    .option('--port <port>', 'HTTP port on 127.0.0.1', (v) => {
+      const port = Number(v);
+      if (!/^\d+$/.test(v) || port > 65_535) throw new ValidationError('--port', [{ path: '--port', message: `must be a port number (0-65535), not ${v}` }]);
+      return port;
+    }, 8787)
     .action(async (opts: { port: number }) => {
-      const stack = await openEmbeddedStack({ home: ctx.home, root: ROOT });
-      const withdraw = advertiseStack(ctx.home, stack.dynamoEndpoint);
-      const server = await startDevServer(stack.deps, opts.port);
-      io.line(`tunewire dev: HTTP API on http://127.0.0.1:${opts.port} (POST /jobs, GET /jobs/{id}, GET /jobs/{id}/trials, GET /models/{model}/champion)`);
-      io.line(`ledger: DynamoDB Local at ${stack.dynamoEndpoint}; Ctrl-C to stop`);
-      await new Promise<void>((resolveStop) => {
-        process.once('SIGINT', resolveStop);
-        process.once('SIGTERM', resolveStop);
-      });
-      io.line('stopping...');
-      await new Promise((r) => server.close(r));
-      withdraw();
-      await stack.close();
+      const { token, file } = readOrCreateApiToken(ctx.home);
+      // Bind before anything starts: a busy port fails here, with no DynamoDB Local to stop again.
+      const server = await listenDevServer({ port: opts.port, token });
+      let stack: EmbeddedStack | undefined;
+      let withdraw: (() => void) | undefined;
+      try {
+        stack = await openEmbeddedStack({ home: ctx.home, root: ROOT });
+        withdraw = advertiseStack(ctx.home, stack.dynamoEndpoint);
+        server.serve(stack.deps);
+        devBanner(server.url, file).forEach((l) => io.line(l));
+        io.line(`ledger: DynamoDB Local at ${stack.dynamoEndpoint}; Ctrl-C to stop`);
+        await new Promise<void>((resolveStop) => {
+          process.once('SIGINT', resolveStop);
+          process.once('SIGTERM', resolveStop);
+        });
+        io.line('stopping...');
+      } finally {
+        await server.close();
+        withdraw?.();
+        await stack?.close();
+      }
     });
 
   return program;

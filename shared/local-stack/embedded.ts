@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LocalBus, type Delivery } from '../adapters/bus/local-bus';
@@ -17,6 +17,7 @@ import { coreTargets } from '../edge/handlers';
 import { systemClock } from '../ports/clock';
 import { ProviderCatalog, type Dependencies } from '../use-cases/dependencies';
 import { startDynamoDbLocal } from './dynamodb-local';
+import { ensurePrivateDir, writePrivateFile } from './state-dir';
 import { cloudProviderEntries, providerSettingsFrom } from '../provider-bindings';
 
 export const LOCAL_TABLE = 'tunewire-local';
@@ -33,7 +34,7 @@ export interface EmbeddedStack {
 }
 
 export interface EmbeddedStackOptions {
-  /** Where the stack keeps its state: `.tunewire/` in the working directory by default. */
+  /** Where the stack keeps its state: `.tunewire/` in the working directory by default. Made private (0700). */
   readonly home: string;
   /** The repository root: serverless.yml is read from here and trial commands run here. */
   readonly root: string;
@@ -52,7 +53,7 @@ interface StackFile {
  * ledger at any other DynamoDB.
  */
 export async function openEmbeddedStack(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedStack> {
-  mkdirSync(options.home, { recursive: true });
+  ensurePrivateDir(options.home);
   const external = env.TUNEWIRE_DYNAMODB_ENDPOINT ?? env.AWS_ENDPOINT_URL_DYNAMODB;
   const shared = external ? undefined : await runningStack(options.home);
   const started = external || shared ? undefined : await startDynamoDbLocal({ dataDir: join(options.home, 'dynamodb') });
@@ -141,7 +142,7 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
 /** Marks this process's DynamoDB Local as the one other CLI calls should use. */
 export function advertiseStack(home: string, dynamoEndpoint: string): () => void {
   const file = join(home, 'stack.json');
-  writeFileSync(file, JSON.stringify({ dynamoEndpoint, pid: process.pid } satisfies StackFile));
+  writePrivateFile(file, JSON.stringify({ dynamoEndpoint, pid: process.pid } satisfies StackFile));
   return () => rmSync(file, { force: true });
 }
 

@@ -20,6 +20,8 @@ export interface RunningService {
 
 export type LocalServiceErrorCode =
   | 'LOCAL_STACK.JAVA_MISSING'
+  | 'LOCAL_STACK.JDK_COMPILER_MISSING'
+  | 'LOCAL_STACK.NOT_INSTALLED'
   | 'LOCAL_STACK.EXITED_EARLY'
   | 'LOCAL_STACK.START_TIMEOUT'
   | 'LOCAL_STACK.PORT_IN_USE';
@@ -47,7 +49,7 @@ export async function findFreePort(): Promise<number> {
     const server = createServer();
     server.unref();
     server.once('error', reject);
-    // No host: bind the wildcard address, so the port is free on every interface (DynamoDB Local binds 0.0.0.0).
+    // No host: bind the wildcard address, so the port is free on every interface, not only on the loopback the emulators use.
     server.listen(0, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
