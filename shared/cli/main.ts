@@ -6,7 +6,7 @@ import { JobNotFoundError, SpecValidationError, TunewireError, UnknownProviderEr
 import { deriveJobId } from '../domain/job';
 import { PROVIDERS, countHyperparameters, parseSpecText, type TuningSpec } from '../domain/spec';
 import { jobView, trialView } from '../edge/views';
-import { advertiseStack, openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
+import { openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
 import type { PromotionRecord } from '../ports/ledger';
 import { stopJob } from '../use-cases/stop-job';
@@ -20,6 +20,7 @@ import { readOrCreateApiToken } from '../local-stack/state-dir';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
 import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
 import { waitForJob } from './wait';
+import { registerServiceCommands } from './service-commands';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +31,7 @@ const EXIT_BAD_INPUT = 2;
 interface Context {
   readonly io: Output;
   readonly home: string;
+  readonly env: NodeJS.ProcessEnv;
 }
 
 /** A YAML or JSON document from a file; a missing file or bad syntax is bad input naming the file. */
@@ -99,9 +101,11 @@ function buildProgram(ctx: Context): Command {
     .option('--wait', 'wait for the job to finish and be promoted')
     .option('--idempotency-key <key>', 'the same key always means the same job')
     .option('--json', 'print JSON')
-    .action((file: string, opts: { provider?: string; wait?: boolean; idempotencyKey?: string; json?: boolean }) =>
-      withStack(ctx, async (stack) => {
-        const spec = readSpec(file, opts.provider);
+    .action((file: string, opts: { provider?: string; wait?: boolean; idempotencyKey?: string; json?: boolean }) => {
+      // Bad input is refused before the stack is touched: no service starts for a missing file.
+      const spec = readSpec(file, opts.provider);
+      offlineProviders(ctx.home, ROOT).get(spec.provider).provider.validate(spec);
+      return withStack(ctx, async (stack) => {
         const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
         const waited = opts.wait || job.provider === 'local' ? await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) }) : undefined;
@@ -109,8 +113,8 @@ function buildProgram(ctx: Context): Command {
         if (opts.json) return io.json(jobView(final));
         describeJob(final).forEach((l) => io.line(l));
         if (waited?.promotion) io.line(promotionLine(waited.promotion));
-      }),
-    );
+      });
+    });
 
   program
     .command('status <job>')
@@ -305,10 +309,8 @@ function buildProgram(ctx: Context): Command {
       // Bind before anything starts: a busy port fails here, with no DynamoDB Local to stop again.
       const server = await listenDevServer({ port: opts.port, token });
       let stack: EmbeddedStack | undefined;
-      let withdraw: (() => void) | undefined;
       try {
         stack = await openEmbeddedStack({ home: ctx.home, root: ROOT });
-        withdraw = advertiseStack(ctx.home, stack.dynamoEndpoint);
         server.serve(stack.deps);
         devBanner(server.url, file).forEach((l) => io.line(l));
         io.line(`ledger: DynamoDB Local at ${stack.dynamoEndpoint}; Ctrl-C to stop`);
@@ -319,11 +321,11 @@ function buildProgram(ctx: Context): Command {
         io.line('stopping...');
       } finally {
         await server.close();
-        withdraw?.();
         await stack?.close();
       }
     });
 
+  registerServiceCommands(program, ctx);
   return program;
 }
 
@@ -333,7 +335,7 @@ function promotionLine(promotion: PromotionRecord): string {
 
 /** Runs the CLI; returns the exit code: 0 done, 2 bad input, 1 anything else. */
 export async function main(argv: readonly string[], io: Output = consoleOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const ctx: Context = { io, home: resolve(env.TUNEWIRE_HOME ?? '.tunewire') };
+  const ctx: Context = { io, home: resolve(env.TUNEWIRE_HOME ?? '.tunewire'), env };
   try {
     await buildProgram(ctx).parseAsync([...argv]);
     return 0;

@@ -1,6 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LocalBus, type Delivery } from '../adapters/bus/local-bus';
 import { loadBusRules } from '../adapters/bus/serverless-rules';
@@ -16,8 +14,8 @@ import { LocalProvider } from '../adapters/local/local-provider';
 import { coreTargets } from '../edge/handlers';
 import { systemClock } from '../ports/clock';
 import { ProviderCatalog, type Dependencies } from '../use-cases/dependencies';
-import { startDynamoDbLocal } from './dynamodb-local';
-import { ensurePrivateDir, writePrivateFile } from './state-dir';
+import { attachService, type AttachedService } from './service';
+import { ensurePrivateDir } from './state-dir';
 import { cloudProviderEntries, providerSettingsFrom } from '../provider-bindings';
 
 export const LOCAL_TABLE = 'tunewire-local';
@@ -41,34 +39,21 @@ export interface EmbeddedStackOptions {
   readonly onDelivery?: (delivery: Delivery) => void;
 }
 
-interface StackFile {
-  readonly dynamoEndpoint: string;
-  readonly pid: number;
-}
-
 /**
- * The embedded default: DynamoDB Local kept under `<home>/dynamodb`, the local bus routing by
- * serverless.yml, and the local engine. A running `tunewire dev` is reused (its DynamoDB Local
- * holds the data files), and `TUNEWIRE_DYNAMODB_ENDPOINT` or `AWS_ENDPOINT_URL_DYNAMODB` point the
- * ledger at any other DynamoDB.
+ * The embedded default: the state directory's shared service (started on first need, see
+ * service.ts) owns DynamoDB Local on `<home>/dynamodb`; this process attaches to it for as long as
+ * the stack is open, and brings its own local bus and engine. `TUNEWIRE_DYNAMODB_ENDPOINT` or
+ * `AWS_ENDPOINT_URL_DYNAMODB` point the ledger at any other DynamoDB, and then no service is involved.
  */
 export async function openEmbeddedStack(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedStack> {
   ensurePrivateDir(options.home);
   const external = env.TUNEWIRE_DYNAMODB_ENDPOINT ?? env.AWS_ENDPOINT_URL_DYNAMODB;
-  const shared = external ? undefined : await runningStack(options.home);
-  const started = external || shared ? undefined : await startDynamoDbLocal({ dataDir: join(options.home, 'dynamodb') });
-  const dynamoEndpoint = external ?? shared?.dynamoEndpoint ?? (started as { endpoint: string }).endpoint;
-  // Other CLI calls made while this one runs use this DynamoDB Local rather than open its files twice.
-  const withdraw = started ? advertiseStack(options.home, dynamoEndpoint) : undefined;
-
+  const service = external ? undefined : await attachService(options.home, { env });
+  const dynamoEndpoint = external ?? (service as AttachedService).info.dynamoEndpoint;
   try {
-    return await assemble(options, env, dynamoEndpoint, async () => {
-      withdraw?.();
-      await started?.stop();
-    });
+    return await assemble(options, env, dynamoEndpoint, async () => service?.release());
   } catch (error) {
-    withdraw?.();
-    await started?.stop();
+    service?.release();
     throw error;
   }
 }
@@ -137,29 +122,4 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
       await release();
     },
   };
-}
-
-/** Marks this process's DynamoDB Local as the one other CLI calls should use. */
-export function advertiseStack(home: string, dynamoEndpoint: string): () => void {
-  const file = join(home, 'stack.json');
-  writePrivateFile(file, JSON.stringify({ dynamoEndpoint, pid: process.pid } satisfies StackFile));
-  return () => rmSync(file, { force: true });
-}
-
-async function runningStack(home: string): Promise<StackFile | undefined> {
-  const file = join(home, 'stack.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    const stack = JSON.parse(readFileSync(file, 'utf8')) as StackFile;
-    process.kill(stack.pid, 0);
-    const { hostname, port } = new URL(stack.dynamoEndpoint);
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => (socket.end(), resolve()));
-      socket.on('error', reject);
-    });
-    return stack;
-  } catch {
-    rmSync(file, { force: true });
-    return undefined;
-  }
 }

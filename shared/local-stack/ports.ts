@@ -24,7 +24,9 @@ export type LocalServiceErrorCode =
   | 'LOCAL_STACK.NOT_INSTALLED'
   | 'LOCAL_STACK.EXITED_EARLY'
   | 'LOCAL_STACK.START_TIMEOUT'
-  | 'LOCAL_STACK.PORT_IN_USE';
+  | 'LOCAL_STACK.PORT_IN_USE'
+  | 'LOCAL_STACK.SERVICE_FAILED'
+  | 'LOCAL_STACK.SERVICE_TIMEOUT';
 
 /** An emulator did not come up. `output` is the tail of what the process printed, for the message and for logs. */
 export class LocalServiceError extends TunewireError {
@@ -82,7 +84,8 @@ export async function waitForPort(port: number, options: { host?: string; timeou
   }
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** Whether a TCP connection to host:port succeeds now (within a second). */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     socket.setTimeout(1_000);

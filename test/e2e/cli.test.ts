@@ -158,5 +158,7 @@ describe('tunewire CLI', () => {
     const status = await tunewire(['status', jobId, '--json'], home);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ jobId, status: 'succeeded' });
+    // its service would otherwise wait out its idle period
+    expect((await tunewire(['down'], home)).code).toBe(0);
   }, 120_000);
 });

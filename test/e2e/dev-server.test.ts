@@ -134,7 +134,8 @@ describe('tunewire dev', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(mode(join(home, 'api-token'))).toBe(0o600);
     expect(mode(home)).toBe(0o700);
-    expect(mode(join(home, 'stack.json'))).toBe(0o600);
+    // TUNEWIRE_DYNAMODB_ENDPOINT: the ledger is elsewhere, so no local service was started for it
+    expect(existsSync(join(home, 'service.json'))).toBe(false);
   });
 
   it('takes a spec over HTTP, runs it, and answers status and trials', async () => {
@@ -285,6 +286,7 @@ describe('tunewire dev --port <busy>', () => {
     expect(stderr).toContain('already in use');
     expect(processesMentioning(join(home, 'dynamodb'))).toEqual([]);
     expect(existsSync(join(home, 'dynamodb'))).toBe(false);
-    expect(existsSync(join(home, 'stack.json'))).toBe(false);
+    expect(existsSync(join(home, 'service.json'))).toBe(false);
+    expect(existsSync(join(home, 'service.lock'))).toBe(false);
   }, 45_000);
 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, createWriteStream, existsSync, statSync } from 'node:fs';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -440,6 +440,50 @@ export class LocalProvider implements TuningProvider {
     const found = dirs.some((dir) => extensions.some((ext) => isExecutableFile(join(resolve(cwd, dir), executable + ext))));
     return found ? [] : [{ path: 'trial.command[0]', message: `"${executable}" was not found on PATH` }];
   }
+}
+
+/** A local job whose engine still runs it, as its state file tells. */
+export interface RunningLocalJob {
+  readonly jobName: string;
+  readonly jobId: string;
+  /** The process running the job (the engine). */
+  readonly enginePid: number;
+}
+
+/**
+ * The jobs under `workDir` that are not finished and whose engine process is alive: what the local
+ * service must not stop under. Read from the state files, so it works from any process.
+ *
+ * @example
+ *   const running = await runningLocalJobs('.tunewire/local');
+ *   if (running.length > 0) console.log(`busy: ${running.map((j) => j.jobId).join(', ')}`);
+ */
+export async function runningLocalJobs(workDir: string): Promise<RunningLocalJob[]> {
+  const dir = join(resolve(workDir), 'jobs');
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const running: RunningLocalJob[] = [];
+  for (const name of names) {
+    try {
+      const state = JSON.parse(await readFile(join(dir, name), 'utf8')) as LocalJobState;
+      if (state.format === 1 && !TERMINAL_JOB_WORDS.has(state.status) && isAlive(state.enginePid)) {
+        running.push({ jobName: state.jobName, jobId: state.jobId, enginePid: state.enginePid });
+      }
+    } catch {
+      // a temp file, or one replaced while we read it: the next look sees it whole
+    }
+  }
+  return running;
+}
+
+/** Asks the engine running a local job (in any process) to stop it, through the stop file it watches. */
+export async function requestLocalStop(workDir: string, jobName: string): Promise<void> {
+  if (!JOB_NAME.test(jobName)) return;
+  await writeFile(join(resolve(workDir), 'jobs', `${jobName}.stop`), new Date().toISOString());
 }
 
 /** What `render` returns: the local engine's plan for a job. */
