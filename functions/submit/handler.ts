@@ -25,17 +25,19 @@ export async function handler(event: unknown) {
 }
 
 /**
- * 202 from `POST /jobs` is a new job (200 is a repeated request); 400, 413 and 422 are input
- * refused at the edge. Anything else was answered (a 5xx is thrown, not answered).
+ * 202 from `POST /jobs` is a new job (200 is a repeated request); 400, 413, 414 and 422 are input
+ * refused at the edge; a 5xx failed (the API logged what, under the request id in its body).
+ * Anything else was answered.
  */
 function httpReport(method: string, path: string, response: HttpResponse): Report {
   const jobId = jobIdOf(response.body);
   const submitted = method.toUpperCase() === 'POST' && /^\/jobs\/?$/.test(path.split('?')[0] ?? '') && response.statusCode === 202;
+  const failed = response.statusCode >= 500;
   return {
-    outcome: [400, 413, 422].includes(response.statusCode) ? 'rejected' : 'answered',
+    outcome: failed ? 'failed' : [400, 413, 414, 422].includes(response.statusCode) ? 'rejected' : 'answered',
     ...(jobId ? { jobId } : {}),
-    detail: `${method.toUpperCase()} ${path} ${response.statusCode}`,
-    metrics: { JobsSubmitted: submitted ? 1 : 0 },
+    detail: `${method.toUpperCase()} ${path.length > 200 ? `${path.slice(0, 200)}…` : path} ${response.statusCode}`,
+    metrics: { JobsSubmitted: submitted ? 1 : 0, ...(failed ? { Failures: 1 } : {}) },
   };
 }
 

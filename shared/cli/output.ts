@@ -8,10 +8,23 @@ export interface Output {
   error(text: string): void;
 }
 
+/**
+ * Control characters other than newline and tab, and the bidirectional overrides: ids and
+ * messages come from events and providers, and a raw ESC, CR or U+202E in them would drive the
+ * terminal (move the cursor, rewrite a line, reorder text) instead of being shown.
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text made safe for a terminal: each unprintable character shown as its `\u` escape. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
 export const consoleOutput: Output = {
-  line: (text = '') => process.stdout.write(`${text}\n`),
-  json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-  error: (text) => process.stderr.write(`${text}\n`),
+  line: (text = '') => process.stdout.write(`${printable(text)}\n`),
+  // JSON.stringify escapes C0 itself; the rest become \u escapes too, which JSON reads back the same
+  json: (value) => process.stdout.write(`${printable(JSON.stringify(value, null, 2))}\n`),
+  error: (text) => process.stderr.write(`${printable(text)}\n`),
 };
 
 const fmt = (v: number | undefined) => (v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(4));

@@ -111,7 +111,8 @@ export function applyOverrides(spec: TuningSpec, overrides: TemplateOverrides): 
     }
     case 'local': {
       trial['env'] = { ...(isRecord(trial['env']) ? trial['env'] : {}), [DATA_ENV]: location };
-      if (Array.isArray(trial['command'])) trial['command'] = trial['command'].map((a) => String(a).replaceAll('{{data}}', location));
+      // split/join, not replaceAll: a replacement string reads `$&`, `$'` and `` $` `` as patterns
+      if (Array.isArray(trial['command'])) trial['command'] = trial['command'].map((a) => String(a).split('{{data}}').join(location));
       return next;
     }
     case 'vertex': {

@@ -4,7 +4,7 @@ import type { JobObservation, JobRecord } from '../domain/job';
 import { zodIssues } from '../domain/spec';
 import { JOB_STATUSES, TRIAL_STATUSES } from '../domain/status';
 import type { ProviderJobEvent } from '../use-cases/provider-events';
-import { isPubSubPush, parseDetail, pubSubPushSchema, type EventBridgeEnvelope } from './envelopes';
+import { checkEventShape, decodePushData, isPubSubPush, MAX_PUSH_BYTES, parseDetail, pubSubPushSchema, type EventBridgeEnvelope } from './envelopes';
 
 /**
  * Vertex AI and ML Engine push no job state of their own. Two things stand in for that, and both
@@ -173,10 +173,10 @@ export function isLoggingSinkPush(raw: unknown): boolean {
  */
 export function parseLoggingSinkPush(raw: unknown, subject = 'Cloud Logging sink message'): LoggingSinkNudge | undefined {
   if (!isLoggingSinkPush(raw)) return undefined;
+  checkEventShape(raw, subject, { maxBytes: MAX_PUSH_BYTES });
   const pushed = pubSubPushSchema.safeParse(raw);
   if (!pushed.success) throw new EventValidationError(subject, zodIssues(pushed.error), { cause: pushed.error });
-  const text = Buffer.from(pushed.data.message.data ?? '', 'base64').toString('utf8');
-  const parsed = logEntrySchema.safeParse(JSON.parse(text));
+  const parsed = logEntrySchema.safeParse(decodePushData(pushed.data.message.data, subject));
   if (!parsed.success) throw new EventValidationError(subject, zodIssues(parsed.error, 'message.data'), { cause: parsed.error });
   const entry = parsed.data;
   const job = jobOfLogEntry(entry);

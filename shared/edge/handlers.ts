@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import { EventValidationError, ValidationError } from '../domain/errors';
+import { EventValidationError, ValidationError, type FieldIssue } from '../domain/errors';
 import { EVENT_SOURCE, detailTypeOf } from '../domain/events';
+import { boundedId, ID_LIMITS, idLengthIssue } from '../domain/limits';
 import { parseSpec } from '../domain/spec';
 import { isTerminalJobStatus, JOB_STATUSES } from '../domain/status';
 import { applyStatusChange } from '../use-cases/apply-status-change';
@@ -27,21 +28,75 @@ import {
  * propagates so the transport retries and, in the end, dead-letters.
  */
 
+/** The ids of a parsed event that become ledger keys, and the limit of each. */
+const KEY_FIELDS = {
+  eventId: ID_LIMITS.eventId,
+  providerJobName: ID_LIMITS.providerJobName,
+  jobId: ID_LIMITS.jobId,
+  trialId: ID_LIMITS.trialId,
+  providerBestTrialId: ID_LIMITS.trialId,
+} as const;
+type KeyField = keyof typeof KEY_FIELDS;
+
 interface Parser<T> {
   readonly source: string;
   readonly detailType: string;
   parse(envelope: EventBridgeEnvelope): T;
+  /** Where in the event each key id is read from, for the field error (default `id` and `detail`). */
+  readonly fields?: Partial<Record<KeyField, string>>;
 }
 
 const jobEventParsers: Parser<ProviderJobEvent>[] = [
-  { source: LOCAL_SOURCE, detailType: LOCAL_JOB_DETAIL_TYPE, parse: localJobEvent },
-  { source: SAGEMAKER_SOURCE, detailType: TUNING_JOB_STATE_CHANGE, parse: sageMakerTuningJobEvent },
-  { source: WATCHER_SOURCE, detailType: WATCHER_DETAIL_TYPE, parse: googleWatcherJobEvent },
+  { source: LOCAL_SOURCE, detailType: LOCAL_JOB_DETAIL_TYPE, parse: localJobEvent, fields: { providerJobName: 'detail.jobName' } },
+  {
+    source: SAGEMAKER_SOURCE,
+    detailType: TUNING_JOB_STATE_CHANGE,
+    parse: sageMakerTuningJobEvent,
+    fields: { providerJobName: 'detail.HyperParameterTuningJobName', providerBestTrialId: 'detail.BestTrainingJob.TrainingJobName' },
+  },
+  {
+    source: WATCHER_SOURCE,
+    detailType: WATCHER_DETAIL_TYPE,
+    parse: googleWatcherJobEvent,
+    fields: { providerJobName: 'detail.providerJobName', providerBestTrialId: 'detail.observation.providerBestTrialId' },
+  },
 ];
 const trialEventParsers: Parser<ProviderTrialEvent>[] = [
-  { source: LOCAL_SOURCE, detailType: LOCAL_TRIAL_DETAIL_TYPE, parse: localTrialEvent },
-  { source: SAGEMAKER_SOURCE, detailType: TRAINING_JOB_STATE_CHANGE, parse: sageMakerTrainingJobEvent },
+  { source: LOCAL_SOURCE, detailType: LOCAL_TRIAL_DETAIL_TYPE, parse: localTrialEvent, fields: { providerJobName: 'detail.jobName', trialId: 'detail.trial.trialId' } },
+  {
+    source: SAGEMAKER_SOURCE,
+    detailType: TRAINING_JOB_STATE_CHANGE,
+    parse: sageMakerTrainingJobEvent,
+    fields: { providerJobName: 'detail.TuningJobArn', jobId: 'detail.Tags', trialId: 'detail.TrainingJobName' },
+  },
 ];
+
+/**
+ * Every id of a parsed event that the ledger uses in a key, within DynamoDB's key limits, so an
+ * oversize id is a rejection here and not a ValidationException (retried, then dead-lettered)
+ * from DynamoDB. Whichever parser read the event, a provider's or ours.
+ */
+function checkEventKeys(event: ProviderJobEvent | ProviderTrialEvent, subject: string, fields: Partial<Record<KeyField, string>> = {}): void {
+  const values: Record<KeyField, string | undefined> = {
+    eventId: event.eventId,
+    providerJobName: event.providerJobName,
+    jobId: 'jobId' in event ? event.jobId : undefined,
+    trialId: 'trial' in event ? event.trial?.trialId : undefined,
+    providerBestTrialId: 'claimed' in event ? event.claimed?.providerBestTrialId : undefined,
+  };
+  const issues = (Object.keys(KEY_FIELDS) as KeyField[]).flatMap((field): FieldIssue[] => {
+    const value = values[field];
+    const issue = value === undefined ? undefined : idLengthIssue(fields[field] ?? (field === 'eventId' ? 'id' : 'detail'), value, KEY_FIELDS[field]);
+    return issue ? [issue] : [];
+  });
+  if (issues.length) throw new EventValidationError(subject, issues);
+}
+
+function parseWith<T extends ProviderJobEvent | ProviderTrialEvent>(parser: Parser<T>, envelope: EventBridgeEnvelope, subject: string): T {
+  const event = parser.parse(envelope);
+  checkEventKeys(event, subject, parser.fields);
+  return event;
+}
 
 /** Providers add their event parsers here (SageMaker's, the Google watcher's). */
 export function registerProviderEventParsers(parsers: { job?: Parser<ProviderJobEvent>[]; trial?: Parser<ProviderTrialEvent>[] }): void {
@@ -62,7 +117,7 @@ async function guarded(work: () => Promise<HandledEvent>): Promise<HandledEvent>
   }
 }
 
-const ownJobDetail = z.object({ jobId: z.string().min(1) });
+const ownJobDetail = z.object({ jobId: boundedId(ID_LIMITS.jobId) });
 const ownStatusDetail = ownJobDetail.extend({ status: z.enum(JOB_STATUSES) });
 
 function isOwn(envelope: EventBridgeEnvelope, kind: Parameters<typeof detailTypeOf>[0]): boolean {
@@ -73,11 +128,14 @@ export function handleStatusChangeEvent(deps: Dependencies, raw: unknown): Promi
   return guarded(async () => {
     // A Logging sink's entry is only a nudge: the provider is asked for the job's state.
     const nudge = parseLoggingSinkPush(raw, 'status-change event');
-    if (nudge) return applyStatusChange(deps, nudge);
+    if (nudge) {
+      checkEventKeys(nudge, 'status-change event', { eventId: 'message.data.insertId', providerJobName: 'message.data.resource' });
+      return applyStatusChange(deps, nudge);
+    }
     const { envelope } = parseTransportEvent(raw, 'status-change event');
     const parser = pick(jobEventParsers, envelope);
     if (!parser) return { outcome: 'ignored', detail: `status-change has no parser for ${envelope.source} / ${envelope['detail-type']}` };
-    return applyStatusChange(deps, parser.parse(envelope));
+    return applyStatusChange(deps, parseWith(parser, envelope, 'status-change event'));
   });
 }
 
@@ -92,7 +150,7 @@ export function handleTrialFanOutEvent(deps: Dependencies, raw: unknown): Promis
     }
     const parser = pick(trialEventParsers, envelope);
     if (!parser) return { outcome: 'ignored', detail: `trial-fan-out has no parser for ${envelope.source} / ${envelope['detail-type']}` };
-    return fanOutTrials(deps, parser.parse(envelope));
+    return fanOutTrials(deps, parseWith(parser, envelope, 'trial-fan-out event'));
   });
 }
 
@@ -111,7 +169,7 @@ export const TUNING_REQUEST_DETAIL_TYPE = 'Tuning Job Requested';
 
 const tuningRequestDetail = z.object({
   spec: z.record(z.string(), z.unknown()),
-  idempotencyKey: z.string().min(1).max(256).optional(),
+  idempotencyKey: boundedId(ID_LIMITS.idempotencyKey).optional(),
 });
 
 /** Submit from an event: a data pipeline or a person puts a `Tuning Job Requested` event. */

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { JobNotFoundError, TunewireError, ValidationError } from '../domain/errors';
+import { ID_LIMITS, idLengthIssue, utf8Bytes } from '../domain/limits';
 import { parseSpecText } from '../domain/spec';
 import type { Dependencies } from '../use-cases/dependencies';
 import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
+import { decodePathSegment, shorten } from './http-input';
 import { jobView, trialView } from './views';
 import { handleTemplateRequest } from './template-api';
 import type { TemplateDependencies } from '../use-cases/manage-templates';
@@ -28,10 +31,13 @@ class WebhooksNotConfiguredError extends TunewireError {
 
 export interface HttpRequest {
   readonly method: string;
+  /** The raw (percent-encoded) path, with the query string after `?` when there is one. */
   readonly path: string;
   /** Lower-case header names. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
+  /** The transport's id of this request (API Gateway's requestId); one is made up when absent. */
+  readonly requestId?: string;
 }
 
 export interface HttpResponse {
@@ -41,6 +47,8 @@ export interface HttpResponse {
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
+/** API Gateway refuses longer request lines too; a longer path is no id we ever made. */
+export const MAX_PATH_BYTES = 8 * 1024;
 
 const json = (statusCode: number, value: unknown): HttpResponse => ({
   statusCode,
@@ -51,15 +59,27 @@ const json = (statusCode: number, value: unknown): HttpResponse => ({
 const problem = (statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
   json(statusCode, { error: { code, message, ...extra } });
 
-type Route = { method: string; pattern: RegExp; run: (deps: ApiDependencies, req: HttpRequest, params: string[]) => Promise<HttpResponse> };
+/** A path parameter: its name (for field errors) and its limit in UTF-8 bytes (it becomes a ledger key). */
+type Param = { readonly name: string; readonly maxBytes: number };
+const JOB_ID: Param = { name: 'jobId', maxBytes: ID_LIMITS.jobId };
+
+type Route = {
+  method: string;
+  pattern: RegExp;
+  params?: readonly Param[];
+  run: (deps: ApiDependencies, req: HttpRequest, params: string[]) => Promise<HttpResponse>;
+};
+
 
 const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/jobs\/?$/,
     run: async (deps, req) => {
-      const spec = parseSpecText(req.body ?? '', 'request body');
       const idempotencyKey = req.headers['idempotency-key'];
+      const keyIssue = idempotencyKey === undefined ? undefined : idLengthIssue('headers.idempotency-key', idempotencyKey, ID_LIMITS.idempotencyKey);
+      if (keyIssue) throw new ValidationError('request', [keyIssue]);
+      const spec = parseSpecText(req.body ?? '', 'request body');
       const { job, created } = await submitJob(deps, { spec, trigger: 'http', ...(idempotencyKey ? { idempotencyKey } : {}) });
       return json(created ? 202 : 200, jobView(job));
     },
@@ -67,6 +87,7 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/jobs\/([^/]+)\/?$/,
+    params: [JOB_ID],
     run: async (deps, _req, [jobId]) => {
       const job = await deps.ledger.getJob(jobId as string);
       if (!job) throw new JobNotFoundError(jobId as string);
@@ -76,6 +97,7 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/jobs\/([^/]+)\/trials\/?$/,
+    params: [JOB_ID],
     run: async (deps, _req, [jobId]) => {
       const job = await deps.ledger.getJob(jobId as string);
       if (!job) throw new JobNotFoundError(jobId as string);
@@ -86,6 +108,7 @@ const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/jobs\/([^/]+)\/stop\/?$/,
+    params: [JOB_ID],
     run: async (deps, _req, [jobId]) => {
       const { job, requested } = await stopJob(deps, jobId as string);
       return json(requested ? 202 : 200, { ...jobView(job), stopRequested: requested });
@@ -113,6 +136,7 @@ const routes: Route[] = [
   {
     method: 'DELETE',
     pattern: /^\/subscriptions\/([^/]+)\/?$/,
+    params: [{ name: 'subscriptionId', maxBytes: ID_LIMITS.subscriptionId }],
     run: async (deps, _req, [id]) => {
       try {
         await removeSubscription(webhooksOf(deps), id as string);
@@ -126,6 +150,7 @@ const routes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/models\/([^/]+)\/champion\/?$/,
+    params: [{ name: 'model', maxBytes: ID_LIMITS.modelName }],
     run: async (deps, _req, [model]) => {
       const champion = await deps.ledger.getChampion(model as string);
       if (!champion) return problem(404, 'MODEL.NO_CHAMPION', `model ${model} has no champion yet`);
@@ -136,12 +161,34 @@ const routes: Route[] = [
 
 /**
  * The HTTP API, transport-neutral: API Gateway (functions/submit) and `tunewire dev` both adapt
- * their requests to this. Bad input is a 400 naming the fields and writes nothing.
+ * their requests to this. Bad input is a 400 naming the fields and writes nothing. Any other
+ * failure is a 500 that says only that the request failed and gives the request id; what failed
+ * goes to the log under that id (a DynamoDB message is for operators, not callers).
  */
 export const bodyTooLarge = (): HttpResponse => problem(413, 'REQUEST.TOO_LARGE', `the body must be at most ${MAX_BODY_BYTES} bytes`);
 
-export async function handleHttpRequest(deps: ApiDependencies, req: HttpRequest): Promise<HttpResponse> {
+export interface HttpApiOptions {
+  /** Where an unexpected failure is logged, one structured entry per failure; default a JSON line on stderr. */
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+export async function handleHttpRequest(deps: ApiDependencies, req: HttpRequest, options: HttpApiOptions = {}): Promise<HttpResponse> {
+  try {
+    return await answer(deps, req);
+  } catch (error) {
+    const requestId = req.requestId ?? randomUUID();
+    (options.log ?? logToStderr)({ level: 'error', requestId, method: shorten(req.method, 16), path: shorten(req.path), error: describeError(error) });
+    return {
+      statusCode: 500,
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify({ error: { code: 'INTERNAL', message: `the request failed; the log has the details under request id ${requestId}`, requestId } }, null, 2),
+    };
+  }
+}
+
+async function answer(deps: ApiDependencies, req: HttpRequest): Promise<HttpResponse> {
   if (req.body && Buffer.byteLength(req.body) > MAX_BODY_BYTES) return bodyTooLarge();
+  if (utf8Bytes(req.path) > MAX_PATH_BYTES) return problem(414, 'REQUEST.URI_TOO_LONG', `the path must be at most ${MAX_PATH_BYTES} bytes`);
   // templates and inbound webhooks, where this deployment keeps templates
   if ('templates' in deps) {
     const answered = await handleTemplateRequest(deps as TemplateDependencies, req);
@@ -152,11 +199,15 @@ export async function handleHttpRequest(deps: ApiDependencies, req: HttpRequest)
   const route = candidates.find((r) => r.method === req.method.toUpperCase());
   if (!route) {
     return candidates.length
-      ? problem(405, 'REQUEST.METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${pathOnly}`)
-      : problem(404, 'REQUEST.NOT_FOUND', `no route for ${req.method} ${pathOnly}`);
+      ? problem(405, 'REQUEST.METHOD_NOT_ALLOWED', `${shorten(req.method, 16)} is not allowed on ${shorten(pathOnly)}`)
+      : problem(404, 'REQUEST.NOT_FOUND', `no route for ${shorten(req.method, 16)} ${shorten(pathOnly)}`);
   }
-  const params = (pathOnly.match(route.pattern) ?? []).slice(1).map(decodeURIComponent);
   try {
+    const raw = (pathOnly.match(route.pattern) ?? []).slice(1);
+    const params = raw.map((segment, i) => {
+      const param = route.params?.[i];
+      return decodePathSegment(segment, param?.name ?? `path[${i}]`, param?.maxBytes);
+    });
     return await route.run(deps, req, params);
   } catch (error) {
     if (error instanceof ValidationError) return problem(400, error.code, error.message, { issues: error.issues });
@@ -164,4 +215,20 @@ export async function handleHttpRequest(deps: ApiDependencies, req: HttpRequest)
     if (error instanceof TunewireError && !error.retryable) return problem(422, error.code, error.message);
     throw error;
   }
+}
+
+function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code, retryable } = error as Error & { code?: unknown; retryable?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof retryable === 'boolean' ? { retryable } : {}),
+    ...(error.stack ? { stack: error.stack } : {}),
+  };
+}
+
+function logToStderr(entry: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify(entry)}\n`);
 }

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { TunewireError } from '../domain/errors';
+import { TunewireError, type FieldIssue } from '../domain/errors';
+import { ID_LIMITS, idLengthIssue, RESERVED_NAMES } from '../domain/limits';
 import type { WebhookAuth } from '../ports/templates';
 import type { TemplateDependencies } from '../use-cases/manage-templates';
 import { triggerTemplate, type TemplateOutcome } from '../use-cases/trigger-template';
@@ -93,6 +94,19 @@ export function verifyInboundWebhook(auth: WebhookAuth, request: InboundRequest,
   return { id: header('webhook-id') ?? `sha256:${createHash('sha256').update(request.body).digest('hex')}`, replayTtlSeconds: HMAC_REPLAY_TTL_SECONDS };
 }
 
+/**
+ * Field issues of what a verified call asks for: its id and data location become parts of keys
+ * (`HOOK#<id>`, `DEB#webhook:<location>`), and a label key may not be a reserved name.
+ */
+function requestIssues(id: string, overrides: ReturnType<typeof overridesFromBody>): FieldIssue[] {
+  const issues = [
+    idLengthIssue('headers.webhook-id', id, ID_LIMITS.eventId),
+    overrides.dataLocation === undefined ? undefined : idLengthIssue('body.dataLocation', overrides.dataLocation, ID_LIMITS.dataLocation),
+    ...Object.keys(overrides.labels ?? {}).map((key) => (RESERVED_NAMES.has(key) ? { path: `body.labels.${key}`, message: 'is a reserved name' } : undefined)),
+  ];
+  return issues.filter((issue): issue is FieldIssue => issue !== undefined);
+}
+
 /** What a data platform may say in its body: where the data is and labels; anything else is ignored. */
 function overridesFromBody(body: string): { dataLocation?: string; labels?: Record<string, string> } {
   let json: unknown;
@@ -109,8 +123,8 @@ function overridesFromBody(body: string): { dataLocation?: string; labels?: Reco
 }
 
 export interface InboundWebhookResult {
-  readonly statusCode: 202 | 401 | 404 | 409;
-  readonly body: { readonly error?: { readonly code: string; readonly message: string } } & Partial<TemplateOutcome>;
+  readonly statusCode: 202 | 400 | 401 | 404 | 409;
+  readonly body: { readonly error?: { readonly code: string; readonly message: string; readonly issues?: readonly FieldIssue[] } } & Partial<TemplateOutcome>;
 }
 
 /**
@@ -118,8 +132,9 @@ export interface InboundWebhookResult {
  *
  * 1. Find the template and its webhook configuration (404 when either is missing).
  * 2. Verify signature and timestamp (401); nothing is written before this passes.
- * 3. Claim the webhook id (conditional put with TTL); a replay is refused (409).
- * 4. Trigger the template with the body's data location and labels (debounce and policy apply).
+ * 3. Refuse an id or data location too long for a key, or a reserved label key (400).
+ * 4. Claim the webhook id (conditional put with TTL); a replay is refused (409).
+ * 5. Trigger the template with the body's data location and labels (debounce and policy apply).
  */
 export async function handleInboundWebhook(deps: TemplateDependencies, input: { readonly template: string } & InboundRequest): Promise<InboundWebhookResult> {
   const template = await deps.templates.getTemplate(input.template);
@@ -133,12 +148,16 @@ export async function handleInboundWebhook(deps: TemplateDependencies, input: { 
     if (error instanceof WebhookAuthError) return { statusCode: 401, body: { error: { code: error.code, message: error.message } } };
     throw error;
   }
+  const overrides = overridesFromBody(input.body);
+  const issues = requestIssues(verified.id, overrides);
+  if (issues.length) {
+    return { statusCode: 400, body: { error: { code: 'WEBHOOK.INVALID', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues } } };
+  }
   const fresh = await deps.templates.claimWebhookId(template.name, verified.id, { at: now.toISOString(), ttlSeconds: verified.replayTtlSeconds });
   if (!fresh) {
     const replay = new WebhookReplayError(verified.id);
     return { statusCode: 409, body: { error: { code: replay.code, message: replay.message } } };
   }
-  const overrides = overridesFromBody(input.body);
   const outcome = await triggerTemplate(deps, {
     template: template.name,
     overrides,

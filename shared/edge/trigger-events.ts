@@ -2,10 +2,12 @@ import { posix } from 'node:path';
 import * as z from 'zod';
 import { EventValidationError, ValidationError } from '../domain/errors';
 import { EVENT_SOURCE, detailTypeOf } from '../domain/events';
+import { boundedId, ID_LIMITS, idLengthIssue, RESERVED_NAMES } from '../domain/limits';
+import { zodIssues } from '../domain/spec';
 import type { TemplateOverrides, TemplateRecord } from '../ports/templates';
 import type { TemplateDependencies } from '../use-cases/manage-templates';
 import { onJobFinished, triggerTemplate, type TemplateOutcome, type TriggerTemplateInput } from '../use-cases/trigger-template';
-import { parseDetail, parseTransportEvent, type EventBridgeEnvelope } from './envelopes';
+import { checkEventShape, decodePushData, MAX_PUSH_BYTES, parseDetail, parseTransportEvent, type EventBridgeEnvelope } from './envelopes';
 
 export const S3_SOURCE = 'aws.s3';
 export const S3_OBJECT_CREATED = 'Object Created';
@@ -25,21 +27,30 @@ export interface DataSignal {
   readonly overrides: TemplateOverrides;
 }
 
-const labels = z.record(z.string(), z.string()).optional();
+// reserved keys are looked for in the input: a record schema drops a `__proto__` key without a word
+const labels = z
+  .unknown()
+  .superRefine((map, ctx) => {
+    if (typeof map !== 'object' || map === null) return;
+    for (const key of Object.keys(map)) if (RESERVED_NAMES.has(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'is a reserved name' });
+  })
+  .pipe(z.record(z.string(), z.string()))
+  .optional();
+
+// A dataset and a data location make the debounce key `DEB#<dataset>:<location>`, so both are bounded.
+const dataset = boundedId(ID_LIMITS.dataset);
+const location = boundedId(ID_LIMITS.dataLocation);
 
 const s3Detail = z.object({
-  bucket: z.object({ name: z.string().min(1) }),
+  // S3's own rule: 3 to 63 characters
+  bucket: z.object({ name: z.string().min(3).max(63) }),
   object: z.object({ key: z.string().min(1) }),
 });
 
-const datasetDetail = z.object({
-  dataset: z.string().min(1),
-  location: z.string().min(1),
-  labels,
-});
+const datasetDetail = z.object({ dataset, location, labels });
 
-const pubsubData = z.object({ location: z.string().min(1), labels });
-const pubsubAttributes = z.object({ template: z.string().min(1).optional(), dataset: z.string().min(1) });
+const pubsubData = z.object({ location, labels });
+const pubsubAttributes = z.object({ template: boundedId(ID_LIMITS.templateName).optional(), dataset });
 
 /**
  * S3 `Object Created` (EventBridge notifications on the bucket). The object's directory is the
@@ -51,6 +62,8 @@ export function s3ObjectCreated(envelope: EventBridgeEnvelope): DataSignal {
   const key = detail.object.key;
   const dir = posix.dirname(key);
   const location = `s3://${detail.bucket.name}/${dir === '.' ? '' : `${dir}/`}`;
+  const tooLong = idLengthIssue('detail.object.key', location, ID_LIMITS.dataLocation);
+  if (tooLong) throw new EventValidationError('S3 Object Created', [{ ...tooLong, message: `is in a directory too long to start a job from: ${tooLong.message.replace(/^is /, 's3://bucket/directory/ is ')}` }]);
   return { source: 's3', eventId: envelope.id, at: envelope.time ?? new Date(0).toISOString(), object: `s3://${detail.bucket.name}/${key}`, dedupeKey: location, overrides: { dataLocation: location } };
 }
 
@@ -69,27 +82,24 @@ export function datasetReady(envelope: EventBridgeEnvelope): DataSignal {
 
 /** A Pub/Sub push whose attributes name the dataset (and maybe the template) and whose data is `{ location, labels? }`. */
 export function pubsubDataMessage(raw: unknown, fallbackTime: string): DataSignal {
+  const subject = 'Pub/Sub data message';
+  checkEventShape(raw, subject, { maxBytes: MAX_PUSH_BYTES });
   const parsed = z
     .object({
       message: z.object({
         data: z.string().min(1),
         attributes: pubsubAttributes,
-        messageId: z.string().min(1),
+        messageId: boundedId(ID_LIMITS.eventId),
         publishTime: z.string().optional(),
       }),
       subscription: z.string().min(1),
     })
     .safeParse(raw);
-  if (!parsed.success) throw new EventValidationError('Pub/Sub data message', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  if (!parsed.success) throw new EventValidationError(subject, zodIssues(parsed.error), { cause: parsed.error });
   const { message } = parsed.data;
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(message.data, 'base64').toString('utf8'));
-  } catch (error) {
-    throw new EventValidationError('Pub/Sub data message', [{ path: 'message.data', message: 'must be base64 of a JSON document' }], { cause: error });
-  }
+  const json = decodePushData(message.data, subject);
   const data = pubsubData.safeParse(json);
-  if (!data.success) throw new EventValidationError('Pub/Sub data message', data.error.issues.map((i) => ({ path: ['message.data', ...i.path].join('.'), message: i.message })));
+  if (!data.success) throw new EventValidationError(subject, zodIssues(data.error, 'message.data'), { cause: data.error });
   return {
     source: 'pubsub',
     eventId: message.messageId,
@@ -135,7 +145,7 @@ export async function handleTriggerEvent(deps: TemplateDependencies, raw: unknow
     } else {
       const { envelope } = parseTransportEvent(raw, 'trigger event');
       if (envelope.source === EVENT_SOURCE && envelope['detail-type'] === detailTypeOf('job.finished')) {
-        return onJobFinished(deps, parseDetail(z.object({ jobId: z.string().min(1) }), envelope, 'Tuning Job Finished'));
+        return onJobFinished(deps, parseDetail(z.object({ jobId: boundedId(ID_LIMITS.jobId) }), envelope, 'Tuning Job Finished'));
       }
       if (envelope.source === S3_SOURCE && envelope['detail-type'] === S3_OBJECT_CREATED) signal = s3ObjectCreated(envelope);
       else if (envelope.source === DATASET_SOURCE && envelope['detail-type'] === DATASET_READY) signal = datasetReady(envelope);

@@ -1,4 +1,5 @@
 import { TunewireError } from '../../domain/errors';
+import { MAX_NESTING_DEPTH, tooDeep } from '../../domain/limits';
 
 /**
  * EventBridge event patterns with EventBridge's matching rules, so the local bus routes exactly as
@@ -33,7 +34,7 @@ export class EventPatternError extends TunewireError {
  */
 export function validateEventPattern(pattern: unknown): EventPattern {
   if (!isJsonObject(pattern)) throw new EventPatternError('', `a pattern is a JSON object, not ${shapeOf(pattern)}`);
-  const rule = compileObject(pattern, '', false);
+  const rule = compilePattern(pattern);
   // A frozen copy: the compiled rule must never drift from the object it is cached under.
   const frozen = deepFreeze(structuredClone(pattern));
   compiled.set(frozen, rule);
@@ -48,7 +49,7 @@ export function validateEventPattern(pattern: unknown): EventPattern {
 export function matchesEventPattern(pattern: EventPattern, event: unknown): boolean {
   let rule = compiled.get(pattern);
   if (!rule) {
-    rule = compileObject(pattern, '', false);
+    rule = compilePattern(pattern);
     compiled.set(pattern, rule);
   }
   return matchesObject(rule, isJsonObject(event) ? event : {});
@@ -106,9 +107,11 @@ function fieldOf(node: JsonObject, key: string): unknown {
 }
 
 /** The scalar values at a field: arrays are flattened, objects are not leaves. */
-function leavesOf(value: unknown, out: Scalar[] = []): Scalar[] {
-  if (Array.isArray(value)) for (const item of value) leavesOf(item, out);
-  else if (isScalar(value)) out.push(value);
+function leavesOf(value: unknown): Scalar[] {
+  const out: Scalar[] = [];
+  flatten(value, (item) => {
+    if (isScalar(item)) out.push(item);
+  });
   return out;
 }
 
@@ -118,16 +121,44 @@ function leavesOf(value: unknown, out: Scalar[] = []): Scalar[] {
  */
 function objectsOf(value: unknown): JsonObject[] {
   const found: JsonObject[] = [];
-  const collect = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(collect);
-    else if (isJsonObject(v)) found.push(v);
-  };
-  collect(value);
+  flatten(value, (item) => {
+    if (isJsonObject(item)) found.push(item);
+  });
   return found.length > 0 ? found : [{}];
+}
+
+/**
+ * Visits the non-array values of arbitrarily nested arrays, in order. Iterative: an event is
+ * input, and arrays nested thousands deep must not overflow the stack (or stall the bus).
+ */
+function flatten(value: unknown, visit: (item: unknown) => void): void {
+  const stack: { readonly items: readonly unknown[]; index: number }[] = [];
+  if (!Array.isArray(value)) {
+    visit(value);
+    return;
+  }
+  stack.push({ items: value, index: 0 });
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { readonly items: readonly unknown[]; index: number };
+    if (top.index >= top.items.length) {
+      stack.pop();
+      continue;
+    }
+    const item = top.items[top.index++];
+    if (Array.isArray(item)) stack.push({ items: item, index: 0 });
+    else visit(item);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Compiling (validation is compilation that can fail)
+
+/** Compiling, freezing and cloning recurse, so a pattern's depth is checked first, without recursing. */
+function compilePattern(pattern: EventPattern): ObjectRule {
+  const deep = tooDeep(pattern, MAX_NESTING_DEPTH);
+  if (deep) throw new EventPatternError(deep.path, `nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  return compileObject(pattern, '', false);
+}
 
 function compileObject(raw: unknown, path: string, insideOr: boolean): ObjectRule {
   if (!isJsonObject(raw)) throw new EventPatternError(path, `must be a JSON object, not ${shapeOf(raw)}`);

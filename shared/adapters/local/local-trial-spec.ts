@@ -46,9 +46,13 @@ export function placeholdersOf(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
 }
 
-/** Fills `{{name}}` placeholders; validation has made sure every name is known. */
+/**
+ * Fills `{{name}}` placeholders; validation has made sure every name is known. The values go in
+ * literally (a replacer function: `$` in a value is never a pattern), and only a value of the
+ * map's own is used (`{{constructor}}` never reads Object's).
+ */
 export function fillPlaceholders(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(PLACEHOLDER, (whole, key: string) => values[key] ?? whole);
+  return template.replace(PLACEHOLDER, (whole, key: string) => (Object.hasOwn(values, key) ? (values[key] ?? whole) : whole));
 }
 
 function captureGroupCount(regex: RegExp): number {

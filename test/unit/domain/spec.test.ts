@@ -208,11 +208,53 @@ describe('parseSpec', () => {
     expect(pathsOf(error)).toEqual(expect.arrayContaining(['provider', 'parameters[1].name', 'staticHyperparameters.eta']));
   });
 
-  it('accepts a parameter whose name is also an Object.prototype member', () => {
-    // `in` on a plain object also sees inherited members such as `constructor` and `toString`.
-    const spec = parseSpec({ ...validSpec(), parameters: [{ name: 'constructor', type: 'integer', min: 1, max: 4 }] });
+  it('accepts a parameter whose name is an inherited Object.prototype method', () => {
+    // `in` on a plain object also sees inherited members such as `toString`.
+    const spec = parseSpec({ ...validSpec(), parameters: [{ name: 'toString', type: 'integer', min: 1, max: 4 }] });
 
-    expect(spec.parameters[0]?.name).toBe('constructor');
+    expect(spec.parameters[0]?.name).toBe('toString');
+  });
+
+  for (const reserved of ['__proto__', 'constructor', 'prototype']) {
+    it(`refuses a parameter named ${reserved} at parameters[i].name: every trial write of it would fail`, () => {
+      const input = { ...validSpec(), parameters: [eta, JSON.parse(`{ "name": "${reserved}", "type": "integer", "min": 1, "max": 4 }`) as unknown] };
+
+      const error = specError(() => parseSpec(input));
+
+      expect(error.issues).toEqual([{ path: 'parameters[1].name', message: expect.stringContaining('must not be one of __proto__, constructor, prototype') }]);
+      expect(error.retryable).toBe(false);
+    });
+  }
+
+  it('refuses a reserved key in staticHyperparameters and labels, which a record schema would drop silently', () => {
+    const input = JSON.parse('{ "staticHyperparameters": { "__proto__": "1", "constructor": "2" }, "labels": { "prototype": "x" } }') as Record<string, unknown>;
+
+    const error = specError(() => parseSpec({ ...validSpec(), ...input }));
+
+    expect(pathsOf(error)).toEqual(expect.arrayContaining(['staticHyperparameters.__proto__', 'staticHyperparameters.constructor', 'labels.prototype']));
+  });
+
+  for (const { name, why } of [
+    { name: 'learning rate', why: 'whitespace (Vertex parameter ids)' },
+    { name: 'lr=0.1', why: '"=" (ML Engine passes --name=value)' },
+    { name: '-lr', why: 'a leading dash (a flag, not a name)' },
+    { name: '{{lr}}', why: 'braces (local {{name}} placeholders)' },
+    { name: 'l'.repeat(257), why: 'more than 256 characters (SageMaker)' },
+    { name: 'taux_d\u2019apprentissage', why: 'a character outside ASCII letters, digits, "_", "." and "-"' },
+  ]) {
+    it(`refuses a parameter name with ${why}, naming parameters[i].name`, () => {
+      const error = specError(() => parseSpec({ ...validSpec(), parameters: [{ ...eta, name }] }));
+
+      expect(pathsOf(error)).toEqual(['parameters[0].name']);
+    });
+  }
+
+  it('accepts parameter names every provider takes: letters, digits, "_", "." and "-"', () => {
+    const names = ['eta', 'max_depth', 'first-layer-size', 'model.lr', '_private', '2nd_layer'];
+
+    const spec = parseSpec({ ...validSpec(), parameters: names.map((name) => ({ ...eta, name })) });
+
+    expect(spec.parameters.map((p) => p.name)).toEqual(names);
   });
 
   const cases: ReadonlyArray<{ field: string; why: string; input: unknown }> = [
@@ -365,5 +407,75 @@ describe('countHyperparameters', () => {
 
   it('does not count static hyperparameters: they are not searched', () => {
     expect(countHyperparameters(spec([{ name: 'eta', type: 'double', min: 0.01, max: 0.3 }], { num_round: '200', verbose: '0' }))).toBe(1);
+  });
+});
+
+describe('hostile specs', () => {
+  /** `{ a: { a: ... } }`, `depth` objects deep, built without recursion. */
+  function nested(depth: number): Record<string, unknown> {
+    let value: Record<string, unknown> = {};
+    for (let i = 1; i < depth; i++) value = { a: value };
+    return value;
+  }
+
+  it('refuses a spec nested 5,000 deep with a field error at the field, not a stack overflow', () => {
+    const error = specError(() => parseSpec({ ...validSpec(), trial: nested(5000) }));
+
+    expect(pathsOf(error)).toEqual(['trial']);
+    expect(error.issues[0]?.message).toMatch(/^nests deeper than 64 levels/);
+    expect(error.retryable).toBe(false);
+  });
+
+  it('accepts a trial section nested within the limit', () => {
+    expect(parseSpec({ ...validSpec(), trial: nested(60) }).trial).toBeDefined();
+  });
+
+  it('refuses YAML nested 20,000 deep before the YAML reader recurses, naming the document', () => {
+    const text = `${JSON.stringify(validSpec()).slice(0, -1)}, "labels": { "deep": ${'['.repeat(20_000)}${']'.repeat(20_000)} } }`;
+
+    const error = specError(() => parseSpecText(text));
+
+    expect(error.issues).toEqual([{ path: '(document)', message: 'nests deeper than 64 levels of objects and arrays' }]);
+  });
+
+  it('refuses deep block YAML (nested "- " items) the same way', () => {
+    const error = specError(() => parseSpecText(`name: x\ntrial:\n  a: ${'- '.repeat(5000)}x\n`));
+
+    expect(error.issues[0]?.message).toMatch(/nests deeper than 64 levels/);
+  });
+
+  it('reads a 242 KB document of 23,000 keys in linear time, and names a repeated key by its line', () => {
+    const keys = Array.from({ length: 23_000 }, (_, i) => `  key_${String(i).padStart(5, '0')}: value`);
+    const text = ['name: churn-xgb', 'provider: local', 'labels:', ...keys, '  key_00000: again', 'trial: {}'].join('\n');
+    expect(text.length).toBeGreaterThan(240_000);
+
+    const started = performance.now();
+    const error = specError(() => parseSpecText(text));
+    const elapsed = performance.now() - started;
+
+    // the yaml package's own check compares each key with every earlier one: 8 to 14 s here
+    expect(elapsed).toBeLessThan(5_000);
+    expect(error.issues).toEqual([{ path: 'line 23004', message: 'repeats the key "key_00000": keys must be unique in a mapping' }]);
+  });
+
+  it('refuses a key repeated as another scalar type: both become the same property', () => {
+    const error = specError(() => parseSpecText('name: churn-xgb\nlabels:\n  1: a\n  "1": b\n'));
+
+    expect(pathsOf(error)).toEqual(['line 4']);
+  });
+
+  it('refuses a warm-start parent id over the job id limit, naming it (it is a ledger key)', () => {
+    const error = specError(() => parseSpec({ ...validSpec(), warmStart: { from: ['j'.repeat(3000)], type: 'transfer_learning' } }));
+
+    expect(error.issues).toEqual([{ path: 'warmStart.from[0]', message: 'is 3000 bytes long; at most 256 bytes (UTF-8) are allowed' }]);
+  });
+
+  it('refuses an alias bomb as invalid YAML rather than expanding it', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+
+    const error = specError(() => parseSpecText(lines.join('\n')));
+
+    expect(error.issues[0]?.path).toBe('(document)');
   });
 });

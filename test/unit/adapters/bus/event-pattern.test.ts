@@ -819,6 +819,20 @@ describe('matchesEventPattern', () => {
     expect(matchesEventPattern(validateEventPattern({ source: [{ exists: false }] }), 'not an event')).toBe(true);
     expect(matchesEventPattern(validateEventPattern({ source: ['aws.ec2'] }), null)).toBe(false);
   });
+
+  it('reads a field of arrays nested 10,000 deep without overflowing the stack', () => {
+    let deep: unknown = 'running';
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+
+    expect(matchesEventPattern(validateEventPattern({ detail: { state: ['running'] } }), ec2Event({ state: deep }))).toBe(true);
+    expect(matchesEventPattern(validateEventPattern({ detail: { state: [{ exists: true }] } }), ec2Event({ state: deep }))).toBe(true);
+    expect(matchesEventPattern(validateEventPattern({ detail: { state: { name: ['x'] } } }), ec2Event({ state: deep }))).toBe(false);
+  });
+
+  it('keeps the order of leaves in nested arrays', () => {
+    expect(matchesEventPattern(validateEventPattern({ detail: { state: [{ prefix: 'st' }] } }), ec2Event({ state: [['a', ['b']], 'stopped'] }))).toBe(true);
+    expect(matchesEventPattern(validateEventPattern({ detail: { state: { name: ['x'] } } }), ec2Event({ state: [[{ name: 'y' }], [[{ name: 'x' }]]] }))).toBe(true);
+  });
 });
 
 interface InvalidPattern {
@@ -881,6 +895,14 @@ describe('validateEventPattern', () => {
     expect(error.path).toBe(path);
     expect(error.message).toContain(reason);
     expect(error.message.startsWith(`${path || '(root)'}: `)).toBe(true);
+  });
+
+  it('rejects a pattern nested deeper than 64 levels without recursing into it', () => {
+    let deep: Record<string, unknown> = { leaf: ['x'] };
+    for (let i = 0; i < 5_000; i++) deep = { a: deep };
+
+    expect(() => validateEventPattern(deep)).toThrow(EventPatternError);
+    expect(() => validateEventPattern(deep)).toThrow(/nests deeper than 64 levels/);
   });
 
   it('returns a frozen copy that matches as the original would', () => {

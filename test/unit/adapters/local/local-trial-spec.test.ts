@@ -97,4 +97,12 @@ describe('local trial spec', () => {
     expect(placeholdersOf('--a={{ trees }}/{{seed}}')).toEqual(['trees', 'seed']);
     expect(fillPlaceholders('--a={{ trees }}/{{seed}}', { trees: '12', seed: '7' })).toBe('--a=12/7');
   });
+
+  it('puts a value in literally, `$` patterns included', () => {
+    expect(fillPlaceholders('--data={{data}}', { data: "s3://b/$&$`$'$$/" })).toBe("--data=s3://b/$&$`$'$$/");
+  });
+
+  it('never fills a placeholder from a member the values inherit', () => {
+    expect(fillPlaceholders('{{constructor}} {{toString}}', { eta: '0.1' })).toBe('{{constructor}} {{toString}}');
+  });
 });

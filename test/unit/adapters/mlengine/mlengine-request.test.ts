@@ -276,7 +276,9 @@ describe('mlEngineSpecIssues', () => {
     });
 
     it('wants names that work as --name=value flags', () => {
-      expect(pathsOf(spec({ parameters: [{ name: 'a=b', type: 'integer', min: 1, max: 2 }] }))).toEqual(['parameters[0].name']);
+      // the spec schema refuses such a parameter name first; this rule stands behind it
+      const named = spec({ parameters: [{ name: 'a', type: 'integer', min: 1, max: 2 }] });
+      expect(pathsOf({ ...named, parameters: [{ ...(named.parameters[0] as TuningSpec['parameters'][number]), name: 'a=b' }] })).toEqual(['parameters[0].name']);
       expect(pathsOf(spec({ staticHyperparameters: { 'two words': 'x' } }))).toEqual(['staticHyperparameters.two words']);
     });
   });
