@@ -1,6 +1,7 @@
 import { CST, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument, YAMLParseError } from 'yaml';
 import * as z from 'zod';
 import { SpecValidationError, type FieldIssue } from './errors';
+import { webhookUrlSchema } from './webhook-url';
 import { boundedId, depthIssue, ID_LIMITS, jsonBytes, MAX_NESTING_DEPTH, PARAMETER_NAME, PARAMETER_NAME_MESSAGE, RESERVED_NAMES } from './limits';
 
 /**
@@ -129,7 +130,7 @@ export const tuningSpecSchema = z
     notify: z
       .array(
         z.strictObject({
-          url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+          url: webhookUrlSchema,
           events: z.array(z.enum(NOTIFY_EVENTS)).min(1).default([...NOTIFY_EVENTS]),
         }),
       )

@@ -479,3 +479,20 @@ describe('hostile specs', () => {
     expect(error.issues[0]?.path).toBe('(document)');
   });
 });
+
+describe('parseSpec notify', () => {
+  it('refuses a notify URL with credentials at its field, without repeating them', () => {
+    const base = { name: 'n', provider: 'local', objective: { metric: 'm', goal: 'maximize' }, parameters: [{ name: 'x', type: 'integer', min: 1, max: 2 }], budget: { maxTrials: 2 }, trial: {} };
+    const error = (() => {
+      try {
+        parseSpec({ ...base, notify: [{ url: 'https://hooks.example.com/ok' }, { url: 'https://user:s3cret@hooks.example.com/x' }] });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(SpecValidationError);
+    expect((error as SpecValidationError).issues.map((i) => i.path)).toEqual(['notify[1].url']);
+    expect((error as SpecValidationError).message).not.toContain('s3cret');
+  });
+});
