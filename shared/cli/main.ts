@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobNotFoundError, SpecValidationError, TunewireError, UnknownProviderError, ValidationError } from '../domain/errors';
 import { deriveJobId } from '../domain/job';
-import { PROVIDERS, countHyperparameters, parseSpecText, type TuningSpec } from '../domain/spec';
+import { PROVIDERS, countHyperparameters, parseSpecText, readYamlText, type TuningSpec } from '../domain/spec';
 import { jobView, trialView } from '../edge/views';
 import { openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
@@ -13,7 +13,6 @@ import { stopJob } from '../use-cases/stop-job';
 import { deleteTemplate, getTemplate, listTemplates, putTemplate } from '../use-cases/manage-templates';
 import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
 import { replayDeadLetters } from '../use-cases/notify';
-import { parse as parseYaml } from 'yaml';
 import { submitJob } from '../use-cases/submit-job';
 import { devBanner, listenDevServer } from './dev-server';
 import { readOrCreateApiToken } from '../local-stack/state-dir';
@@ -36,11 +35,16 @@ interface Context {
 
 /** A YAML or JSON document from a file; a missing file or bad syntax is bad input naming the file. */
 function readDocument(path: string): unknown {
+  let text: string;
   try {
-    return parseYaml(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ValidationError(path, [{ path: '(file)', message: `cannot be read as YAML or JSON: ${(error as Error).message.split('\n')[0]}` }], { cause: error });
+    throw new ValidationError(path, [{ path: '(file)', message: `cannot be read: ${(error as Error).message.split('\n')[0]}` }], { cause: error });
   }
+  // the spec's reader: linear in the text, and refuses what nests too deep before it is parsed
+  const read = readYamlText(text);
+  if (!read.ok) throw new ValidationError(path, [read.issue], read.cause === undefined ? undefined : { cause: read.cause });
+  return read.document;
 }
 
 export function readSpec(path: string, provider?: string): TuningSpec {
