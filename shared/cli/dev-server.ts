@@ -192,7 +192,11 @@ function forward(deps: DevApiDependencies, req: IncomingMessage, res: ServerResp
         : handleHttpRequest(deps, { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') });
     response
       .then((done) => answer(req, res, done))
-      .catch((error: unknown) => answer(req, res, problem(500, 'INTERNAL', (error as Error).message)));
+      // handleHttpRequest answers its own failures; this is only a last guard, and tells no internals
+      .catch((error: unknown) => {
+        console.error(`tunewire dev: ${req.method ?? 'GET'} request failed: ${error instanceof Error ? error.message : String(error)}`);
+        answer(req, res, problem(500, 'INTERNAL', 'the request failed; see the tunewire dev output'));
+      });
   });
 }
 
