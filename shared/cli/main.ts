@@ -8,7 +8,6 @@ import { PROVIDERS, countHyperparameters, parseSpecText, readYamlText, type Tuni
 import { jobView, trialView } from '../edge/views';
 import { openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
-import type { PromotionRecord } from '../ports/ledger';
 import { stopJob } from '../use-cases/stop-job';
 import { deleteTemplate, getTemplate, listTemplates, putTemplate } from '../use-cases/manage-templates';
 import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
@@ -19,18 +18,23 @@ import { readOrCreateApiToken } from '../local-stack/state-dir';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
 import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
 import { waitForJob } from './wait';
+import { EXIT, gridWarning, jobExitCode, outcomeLine, promotionLine } from './outcome';
+import { anchorTrialCwd } from './spec-file';
+import { gridSize } from '../adapters/local/search';
 import { registerServiceCommands } from './service-commands';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_SPEC = join(ROOT, 'examples', 'iris-forest', 'spec.yaml');
 
-const EXIT_BAD_INPUT = 2;
+const EXIT_BAD_INPUT = EXIT.badInput;
 
 interface Context {
   readonly io: Output;
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The exit code a command that waited for a job sets from its outcome (see outcome.ts). */
+  readonly result: { code: number };
 }
 
 /** A YAML or JSON document from a file; a missing file or bad syntax is bad input naming the file. */
@@ -54,9 +58,16 @@ export function readSpec(path: string, provider?: string): TuningSpec {
   } catch (error) {
     throw new SpecValidationError(path, [{ path: '(file)', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }], { cause: error });
   }
-  if (!provider) return parseSpecText(text, path);
-  const spec = parseSpecText(text, path);
-  return { ...spec, provider: parseSpecText(JSON.stringify({ ...spec, provider }), `--provider`).provider };
+  const parsed = parseSpecText(text, path);
+  const spec = provider ? { ...parsed, provider: parseSpecText(JSON.stringify({ ...parsed, provider }), `--provider`).provider } : parsed;
+  return anchorTrialCwd(spec, path);
+}
+
+/** Warns (stderr, not an error) when the local engine will run only part of the spec's grid. */
+function warnAboutGrid(io: Output, spec: TuningSpec): void {
+  if (spec.provider !== 'local' || spec.strategy !== 'grid') return;
+  const warning = gridWarning(spec, gridSize(spec.parameters));
+  if (warning) io.error(`warning: ${warning}`);
 }
 
 async function withStack<T>(ctx: Context, work: (stack: EmbeddedStack) => Promise<T>): Promise<T> {
@@ -83,14 +94,15 @@ function buildProgram(ctx: Context): Command {
     .action((file: string, opts: { provider?: string }) => {
       const spec = readSpec(file, opts.provider);
       offlineProviders(ctx.home, ROOT).get(spec.provider).provider.validate(spec);
+      warnAboutGrid(io, spec);
       io.line(`${file}: valid for ${spec.provider} (${spec.parameters.length} parameters, ${countHyperparameters(spec)} hyperparameters, ${spec.strategy}, ${spec.budget.maxTrials} trials)`);
     });
 
   program
     .command('render <spec>')
     .description("print the provider's create request as JSON, in the API's own names")
-    .addOption(providerOption().makeOptionMandatory())
-    .action((file: string, opts: { provider: string }) => {
+    .addOption(providerOption())
+    .action((file: string, opts: { provider?: string }) => {
       const spec = readSpec(file, opts.provider);
       const { provider } = offlineProviders(ctx.home, ROOT).get(spec.provider);
       provider.validate(spec);
@@ -109,14 +121,17 @@ function buildProgram(ctx: Context): Command {
       // Bad input is refused before the stack is touched: no service starts for a missing file.
       const spec = readSpec(file, opts.provider);
       offlineProviders(ctx.home, ROOT).get(spec.provider).provider.validate(spec);
+      warnAboutGrid(io, spec);
       return withStack(ctx, async (stack) => {
         const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
         const waited = opts.wait || job.provider === 'local' ? await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) }) : undefined;
         const final = waited?.job ?? job;
+        if (waited) ctx.result.code = jobExitCode(final);
         if (opts.json) return io.json(jobView(final));
         describeJob(final).forEach((l) => io.line(l));
-        if (waited?.promotion) io.line(promotionLine(waited.promotion));
+        if (waited?.promotion) io.line(promotionLine(waited.promotion, Boolean(await stack.deps.ledger.getChampion(waited.promotion.model))));
+        if (waited) io.line(outcomeLine(final));
       });
     });
 
@@ -293,9 +308,10 @@ function buildProgram(ctx: Context): Command {
         io.line(`submitted ${job.jobId}`);
         const { job: final, promotion } = await waitForJob(stack, job.jobId, io);
         const best = final.bestTrial;
-        io.line(`job ${final.jobId} ${final.status}${final.failureReason ? `: ${final.failureReason}` : ''}`);
+        ctx.result.code = jobExitCode(final);
+        io.line(outcomeLine(final));
         io.line(best ? `best trial: ${best.trialId} ${spec.objective.metric}=${best.objectiveValue} (${hyper(best)})` : 'best trial: none');
-        if (promotion) io.line(promotionLine(promotion));
+        if (promotion) io.line(promotionLine(promotion, Boolean(await stack.deps.ledger.getChampion(promotion.model))));
         io.line(`see: tunewire status ${final.jobId} | tunewire trials ${final.jobId} | tunewire champion ${spec.promotion?.model ?? spec.name}`);
       }),
     );
@@ -333,16 +349,15 @@ function buildProgram(ctx: Context): Command {
   return program;
 }
 
-function promotionLine(promotion: PromotionRecord): string {
-  return `promotion: ${promotion.decision === 'promoted' ? 'PROMOTED' : 'KEPT the champion'} for model ${promotion.model}: ${promotion.reason}`;
-}
-
-/** Runs the CLI; returns the exit code: 0 done, 2 bad input, 1 anything else. */
+/**
+ * Runs the CLI; returns the exit code: 0 done, 2 bad input, 1 anything else; a command that
+ * waited for a job: 3 failed, 4 stopped, 5 succeeded without any objective value (outcome.ts).
+ */
 export async function main(argv: readonly string[], io: Output = consoleOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const ctx: Context = { io, home: resolve(env.TUNEWIRE_HOME ?? '.tunewire'), env };
+  const ctx: Context = { io, home: resolve(env.TUNEWIRE_HOME ?? '.tunewire'), env, result: { code: EXIT.ok } };
   try {
     await buildProgram(ctx).parseAsync([...argv]);
-    return 0;
+    return ctx.result.code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     if (error instanceof ValidationError || error instanceof JobNotFoundError || error instanceof UnknownProviderError) {

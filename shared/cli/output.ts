@@ -1,6 +1,7 @@
 import type { JobRecord } from '../domain/job';
 import type { Trial } from '../domain/trial';
 import type { Champion } from '../ports/ledger';
+import { trialCountsLine } from './outcome';
 
 export interface Output {
   line(text?: string): void;
@@ -30,16 +31,14 @@ export const consoleOutput: Output = {
 const fmt = (v: number | undefined) => (v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(4));
 
 export function describeJob(job: JobRecord): string[] {
-  const counts = Object.entries(job.trialCounts ?? {})
-    .filter(([, n]) => n)
-    .map(([s, n]) => `${n} ${s}`)
-    .join(', ');
+  const counts = trialCountsLine(job);
   return [
     `job        ${job.jobId} (${job.name})`,
     `provider   ${job.provider}: ${job.providerJobName}${job.providerJobId ? ` (${job.providerJobId})` : ''}`,
     `status     ${job.status}${job.providerStatus ? ` [${job.providerStatus}]` : ''}${job.failureReason ? `: ${job.failureReason}` : ''}`,
     `objective  ${job.spec.objective.goal} ${job.spec.objective.metric}`,
-    `trials     ${counts || 'none reported yet'}`,
+    ...(job.endReason ? [`ended      ${job.endReason}`] : []),
+    `trials     ${counts ?? 'none reported yet'}`,
     `best       ${job.bestTrial ? `${job.bestTrial.trialId} = ${fmt(job.bestTrial.objectiveValue)} ${hyper(job.bestTrial)}` : '-'}`,
     `created    ${job.createdAt}, updated ${job.updatedAt}`,
   ];

@@ -19,6 +19,8 @@ export interface JobObservation {
   readonly providerStatus: string;
   readonly observedAt: string;
   readonly failureReason?: string;
+  /** Why a finished job ended, when the provider says: `target objective reached after 3 trial(s)`. */
+  readonly endReason?: string;
   readonly trialCounts?: Readonly<Partial<Record<TrialStatus, number>>>;
   /** Extra facts a provider reports, e.g. `partially_succeeded` or objective-status counters. */
   readonly flags?: readonly string[];
@@ -39,6 +41,8 @@ export interface JobRecord {
   readonly providerJobId?: string;
   readonly providerStatus?: string;
   readonly failureReason?: string;
+  /** Why the job ended (target reached, budget used, too many failures, stopped by hand). */
+  readonly endReason?: string;
   readonly trialCounts?: Readonly<Partial<Record<TrialStatus, number>>>;
   readonly flags?: readonly string[];
   /** Time of the provider observation the status came from; orders same-rank changes. */

@@ -5,7 +5,7 @@ import {
   LOCAL_JOB_STATUS_WORDS,
   LOCAL_TRIAL_STATE_CHANGE,
   LOCAL_TRIAL_STATUS_WORDS,
-  mapLocalJobStatus,
+  localJobObservation,
 } from '../adapters/local/local-provider';
 import type { EventBridgeEnvelope } from './envelopes';
 import { parseDetail } from './envelopes';
@@ -15,11 +15,18 @@ export const LOCAL_SOURCE = LOCAL_EVENT_SOURCE;
 export const LOCAL_JOB_DETAIL_TYPE = LOCAL_JOB_STATE_CHANGE;
 export const LOCAL_TRIAL_DETAIL_TYPE = LOCAL_TRIAL_STATE_CHANGE;
 
+const count = z.number().int().min(0);
+
 const localJobDetail = z.object({
   jobName: z.string().min(1),
   status: z.enum(LOCAL_JOB_STATUS_WORDS),
   seq: z.number().int().min(0),
   failureReason: z.string().optional(),
+  /** Why the job ended: target reached, budget used, too many failures, stopped by hand. */
+  endReason: z.string().optional(),
+  trialCounts: z.partialRecord(z.enum(LOCAL_TRIAL_STATUS_WORDS), count).optional(),
+  objectiveCounts: z.partialRecord(z.enum(['pending', 'succeeded', 'failed']), count).optional(),
+  completedWithoutObjective: count.optional(),
 });
 
 const localTrialDetail = localJobDetail.extend({
@@ -38,13 +45,8 @@ export function localJobEvent(envelope: EventBridgeEnvelope): ProviderJobEvent {
     providerJobName: detail.jobName,
     eventId: envelope.id,
     source: LOCAL_SOURCE,
-    claimed: {
-      status: mapLocalJobStatus(detail.status),
-      providerStatus: detail.status,
-      // seq orders events the engine emitted within one millisecond
-      observedAt: `${observedAt}#${String(detail.seq).padStart(8, '0')}`,
-      ...(detail.failureReason ? { failureReason: detail.failureReason } : {}),
-    },
+    // seq orders events the engine emitted within one millisecond
+    claimed: localJobObservation(detail, `${observedAt}#${String(detail.seq).padStart(8, '0')}`),
   };
 }
 

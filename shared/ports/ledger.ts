@@ -88,6 +88,11 @@ export interface Ledger {
 
   /** submitting -> pending with the provider's id; conditional on the job still submitting. */
   markSubmitted(jobId: string, providerJobId: string | undefined, at: string): Promise<JobRecord>;
+  /**
+   * submitting -> failed with the reason, for a create the provider refused outright (no job
+   * exists there); conditional on the job still submitting. Returns the job as it now stands.
+   */
+  markSubmitFailed(jobId: string, reason: string, at: string): Promise<JobRecord>;
 
   /**
    * Applies an observation in one transaction: the META update (conditional on the version read),

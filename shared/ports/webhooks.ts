@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-
 import { TunewireError } from '../domain/errors';
 import type { AnyTunewireEvent, EventKind } from '../domain/events';
 

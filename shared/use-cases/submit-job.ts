@@ -1,4 +1,4 @@
-import { SpecValidationError } from '../domain/errors';
+import { isRetryable, SpecValidationError } from '../domain/errors';
 import { eventIds, makeEvent } from '../domain/events';
 import { deriveJobId, refOf, type JobRecord, type ProviderJobRef } from '../domain/job';
 import type { TuningSpec } from '../domain/spec';
@@ -27,6 +27,8 @@ export interface SubmitJobResult {
  * 4. Create the provider job under a name derived from the job id; "already exists" adopts it.
  * 5. Move the ledger item to `pending` and announce Tuning Job Submitted.
  *
+ * A create the provider refused outright (not retryable: no credentials, a rejected request)
+ * leaves no job there: the ledger item moves to `failed` with the reason, and the error goes on.
  * A crash between any two steps is repaired by retrying with the same idempotency key.
  */
 export async function submitJob(deps: Dependencies, input: SubmitJobInput): Promise<SubmitJobResult> {
@@ -50,7 +52,14 @@ export async function submitJob(deps: Dependencies, input: SubmitJobInput): Prom
   let job = stored;
   let adopted = false;
   if (job.status === 'submitting') {
-    const result = await provider.create({ jobId, providerJobName, spec, ...(warmStartParents ? { warmStartParents } : {}) });
+    let result: Awaited<ReturnType<typeof provider.create>>;
+    try {
+      result = await provider.create({ jobId, providerJobName, spec, ...(warmStartParents ? { warmStartParents } : {}) });
+    } catch (error) {
+      // A retryable failure may have reached the provider: the job stays submitting for a retry to adopt.
+      if (!isRetryable(error)) await deps.ledger.markSubmitFailed(jobId, error instanceof Error ? error.message : String(error), deps.clock.now().toISOString());
+      throw error;
+    }
     adopted = result.adopted;
     job = await deps.ledger.markSubmitted(jobId, result.ref.providerJobId, deps.clock.now().toISOString());
   }

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { deriveJobId } from '../../shared/domain/job';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'tunewire.mjs');
@@ -43,6 +44,24 @@ function quickSpec(dir: string, model: string): string {
         metrics: [{ name: 'score', regex: 'score=([0-9.]+)' }],
       },
       promotion: { model },
+    }),
+  );
+  return file;
+}
+
+/** A spec of inline trials running `script` (node -e) for x in 1..4 on a grid; `x` is argv[1]. */
+function scriptSpec(dir: string, name: string, script: string, budget: Record<string, number> = { maxTrials: 4, parallelTrials: 1 }): string {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name,
+      provider: 'local',
+      objective: { metric: 'score', goal: 'maximize' },
+      parameters: [{ name: 'x', type: 'discrete', values: [1, 2, 3, 4] }],
+      strategy: 'grid',
+      budget,
+      trial: { command: [process.execPath, '-e', script, '{{x}}'], metrics: [{ name: 'score', regex: 'score=([0-9.]+)' }] },
     }),
   );
   return file;
@@ -159,6 +178,77 @@ describe('tunewire CLI', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ jobId, status: 'succeeded' });
     // its service would otherwise wait out its idle period
+    expect((await tunewire(['down'], home)).code).toBe(0);
+  }, 120_000);
+  it('exits 3 when the job it waited for failed, saying why', async () => {
+    const file = scriptSpec(dir, 'fails', 'process.exit(1)', { maxTrials: 4, parallelTrials: 1, maxFailedTrials: 1 });
+    const result = await tunewire(['submit', file, '--wait'], env);
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stdout).toMatch(/job \S+ failed: too many failed trials: 1 trial\(s\) failed, budget\.maxFailedTrials is 1/);
+    // the engine's trial counts reach the ledger through its job events
+    expect(result.stdout).toMatch(/trials\s+1 trial: 1 failed/);
+  });
+
+  it('exits 5 when the job succeeded without any objective value', async () => {
+    const result = await tunewire(['submit', scriptSpec(dir, 'silent', 'console.log("no metric here")'), '--wait', '--json'], env);
+    expect(result.code, result.stderr).toBe(5);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('exits 0 for a job that succeeded with an objective, and never claims to keep a missing champion', async () => {
+    const result = await tunewire(['submit', quickSpec(dir, 'fresh-model'), '--wait'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toContain('KEPT the champion');
+  });
+
+  it('renders with the spec\'s own provider when --provider is not given', async () => {
+    const result = await tunewire(['render', 'examples/iris-forest/spec.yaml'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ strategy: 'random', cwd: join(ROOT, 'examples', 'iris-forest') });
+  });
+
+  it('runs trial commands from the spec file\'s folder', async () => {
+    const folder = join(dir, 'beside');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'train.js'), 'console.log("score=" + (Number(process.argv[2]) / 10));');
+    const file = join(folder, 'spec.json');
+    writeFileSync(file, readFileSync(scriptSpec(dir, 'beside', '')).toString().replace(/"command":\[[^\]]*\]/, `"command":[${JSON.stringify(process.execPath)},"train.js","{{x}}"]`));
+    const result = await tunewire(['submit', file, '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'succeeded', bestTrial: { objectiveValue: 0.4 } });
+  });
+
+  it('warns when a grid is larger than maxTrials', async () => {
+    const result = await tunewire(['validate', scriptSpec(dir, 'big-grid', 'console.log("score=1")', { maxTrials: 2, parallelTrials: 1 })], env);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('warning: grid has 4 points, maxTrials is 2: only the first 2 run');
+  });
+
+  it('says in one line which credentials to set, and records the job failed', async () => {
+    const home: Record<string, string> = {
+      ...env,
+      TUNEWIRE_HOME: join(dir, 'no-credentials'),
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SESSION_TOKEN: '',
+      AWS_PROFILE: '',
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-such-credentials'),
+      AWS_CONFIG_FILE: join(dir, 'no-such-config'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: '',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '',
+      AWS_ENDPOINT_URL_SAGEMAKER: 'http://127.0.0.1:9',
+    };
+    delete home.TUNEWIRE_DYNAMODB_ENDPOINT;
+    delete home.TUNEWIRE_TABLE;
+    const result = await tunewire(['submit', 'examples/sagemaker-xgboost/spec.yaml', '--idempotency-key', 'no-credentials'], home);
+    expect(result.code).toBe(1);
+    const errors = result.stderr.trim().split('\n');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('AWS_ACCESS_KEY_ID');
+    const status = await tunewire(['status', deriveJobId('churn-xgb', 'no-credentials'), '--json'], home);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'failed' });
     expect((await tunewire(['down'], home)).code).toBe(0);
   }, 120_000);
 });

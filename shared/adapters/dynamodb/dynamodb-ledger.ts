@@ -226,6 +226,42 @@ export class DynamoDbLedger implements Ledger {
     }
   }
 
+  async markSubmitFailed(jobId: string, reason: string, at: string): Promise<JobRecord> {
+    // Timeline: createJob wrote META in `submitting` -> the provider refused the create (no
+    // credentials, a rejected request) -> here the job becomes `failed`, leaving byActive so the
+    // reconciler never describes a job the provider does not have. A retry, or an event, that
+    // moved the job on meanwhile finds it past `submitting`: the stored job is returned unchanged.
+    const x = new Expression();
+    const jobExists = 'attribute_exists(pk)';
+    const stillSubmitting = `${x.name('status')} = ${x.value('submitting', 'submitting')}`;
+    const update = x.set(
+      { status: 'failed', failureReason: reason, endReason: 'the provider refused the create', updatedAt: at },
+      [`${x.name('version')} = ${x.name('version')} + ${x.value('one', 1)}`],
+      [BY_ACTIVE_INDEX.partitionKey, BY_ACTIVE_INDEX.sortKey],
+    );
+    try {
+      const { Attributes } = await this.withConflictRetry(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: this.metaKey(jobId),
+            UpdateExpression: update,
+            ConditionExpression: `${jobExists} AND ${stillSubmitting}`,
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...x.attributes(),
+          }),
+        ),
+      );
+      if (!Attributes) throw new JobNotFoundError(jobId);
+      return jobFromItem(Attributes);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!error.Item) throw new JobNotFoundError(jobId);
+      return jobFromItem(error.Item);
+    }
+  }
+
   async transitionJob(input: { readonly job: JobRecord; readonly observation: JobObservation; readonly arrival: ArrivalRecord }): Promise<TransitionResult> {
     const { job, observation, arrival } = input;
     const now = this.clock.now().toISOString();
@@ -237,6 +273,7 @@ export class DynamoDbLedger implements Ledger {
       updatedAt: now,
       version: job.version + 1,
       ...(observation.failureReason !== undefined ? { failureReason: observation.failureReason } : {}),
+      ...(observation.endReason !== undefined ? { endReason: observation.endReason } : {}),
       ...(observation.trialCounts !== undefined ? { trialCounts: observation.trialCounts } : {}),
       ...(observation.flags !== undefined ? { flags: observation.flags } : {}),
     };
@@ -255,6 +292,7 @@ export class DynamoDbLedger implements Ledger {
         status: next.status,
         providerStatus: next.providerStatus,
         failureReason: observation.failureReason,
+        endReason: observation.endReason,
         trialCounts: observation.trialCounts,
         flags: observation.flags,
         lastObservedAt: next.lastObservedAt,
@@ -798,6 +836,7 @@ function jobFromRow(row: Row): JobRecord {
     providerJobId: r.optionalString('providerJobId'),
     providerStatus: r.optionalString('providerStatus'),
     failureReason: r.optionalString('failureReason'),
+    endReason: r.optionalString('endReason'),
     trialCounts: r.optionalNumberRecord('trialCounts') as Partial<Record<TrialStatus, number>> | undefined,
     flags: r.optionalStringList('flags'),
     lastObservedAt: r.optionalString('lastObservedAt'),

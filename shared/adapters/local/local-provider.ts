@@ -93,9 +93,58 @@ export type LocalJobEventDetail = {
   /** Orders every change of the job; the envelope id is `${jobName}:${seq}`. */
   seq: number;
   failureReason?: string;
+  /** Why the job ended, once it has: target reached, budget used, too many failures, stopped by hand. */
+  endReason?: string;
   trialCounts: Partial<Record<LocalTrialStatusWord, number>>;
+  /** Finished trials by objective status, as SageMaker's ObjectiveStatusCounters. */
+  objectiveCounts?: Partial<Record<LocalTrialDetail['objectiveStatus'], number>>;
+  /** Trials that exited 0 without reporting the objective metric. */
+  completedWithoutObjective?: number;
   trial?: LocalTrialDetail;
 };
+
+/**
+ * A local job event's detail in tunewire's vocabulary: what the edge claims for the job. The
+ * trial counts and objective counters ride along as cloud providers' observations carry them.
+ *
+ * @example localJobObservation({ jobName: 'j', status: 'COMPLETED', seq: 9, trialCounts: { COMPLETED: 2 } }, at)
+ *   // { status: 'succeeded', providerStatus: 'COMPLETED', trialCounts: { succeeded: 2 }, ... }
+ */
+export function localJobObservation(
+  detail: Pick<LocalJobEventDetail, 'status' | 'failureReason' | 'endReason' | 'objectiveCounts' | 'completedWithoutObjective'> & Partial<Pick<LocalJobEventDetail, 'trialCounts'>>,
+  observedAt: string,
+): JobObservation {
+  // An event without counts (an older engine's, a hand-written one) says nothing about them.
+  const trialCounts: Partial<Record<TrialStatus, number>> | undefined = detail.trialCounts ? {} : undefined;
+  for (const [word, n] of Object.entries(detail.trialCounts ?? {})) {
+    const status = mapLocalTrialStatus(word);
+    if (trialCounts) trialCounts[status] = (trialCounts[status] ?? 0) + (n ?? 0);
+  }
+  const flags = objectiveFlags(detail);
+  return {
+    status: mapLocalJobStatus(detail.status),
+    providerStatus: detail.status,
+    observedAt,
+    ...(trialCounts ? { trialCounts } : {}),
+    ...(detail.failureReason ? { failureReason: detail.failureReason } : {}),
+    ...(detail.endReason ? { endReason: detail.endReason } : {}),
+    ...(flags.length ? { flags } : {}),
+  };
+}
+
+/** The flags SageMaker's adapter sets from ObjectiveStatusCounters, and the local engine's own. */
+function objectiveFlags(detail: Pick<LocalJobEventDetail, 'objectiveCounts' | 'completedWithoutObjective'>): string[] {
+  const counts = detail.objectiveCounts ?? {};
+  const flags: string[] = [];
+  if (counts.succeeded) flags.push(`objective-succeeded:${counts.succeeded}`);
+  if (counts.pending) flags.push(`objective-pending:${counts.pending}`);
+  if (counts.failed) flags.push(`objective-failed:${counts.failed}`);
+  if (detail.completedWithoutObjective) flags.push(`${WITHOUT_OBJECTIVE_FLAG}:${detail.completedWithoutObjective}`);
+  return flags;
+}
+
+/** The flag counting trials that succeeded without reporting the objective metric. */
+export const WITHOUT_OBJECTIVE_FLAG = 'succeeded-without-objective';
 
 /**
  * What the local engine reports, shaped as an EventBridge event so the edge parses it the way it
@@ -141,6 +190,7 @@ interface LocalJobState {
   startedAt?: string;
   endedAt?: string;
   failureReason?: string;
+  endReason?: string;
   /** The search seed, kept so a run can be told apart from, or repeated as, another. */
   seed: number;
   /** The process running the job; when it is gone before the job ends, the job is lost. */
@@ -298,17 +348,14 @@ export class LocalProvider implements TuningProvider {
     const state = await this.readState(ref.providerJobName, 'describe');
     const trials = state.trials.map(toTrial);
     const best = selectBestTrial(trials, state.spec.objective.goal);
-    const counts = countTrials(state.trials, (t) => mapLocalTrialStatus(t.status));
-    const base = {
-      observedAt: state.updatedAt,
-      trialCounts: counts,
-      ...(best ? { providerBestTrialId: best.trialId } : {}),
-    };
+    const observation = localJobObservation(jobDetailOf(state), state.updatedAt);
+    const base = { ...observation, ...(best ? { providerBestTrialId: best.trialId } : {}) };
     if (!TERMINAL_JOB_WORDS.has(state.status) && !this.runs.has(state.jobName) && !isAlive(state.enginePid)) {
       // Nobody will ever finish this job: say so, so the ledger does not wait forever.
-      return { ...base, status: 'failed', providerStatus: 'FAILED', failureReason: `the local engine (pid ${state.enginePid}) exited before the job finished`, flags: ['engine_lost'] };
+      const reason = `the local engine (pid ${state.enginePid}) exited before the job finished`;
+      return { ...base, status: 'failed', providerStatus: 'FAILED', failureReason: reason, endReason: reason, flags: ['engine_lost'] };
     }
-    return { ...base, status: mapLocalJobStatus(state.status), providerStatus: state.status, ...(state.failureReason ? { failureReason: state.failureReason } : {}) };
+    return base;
   }
 
   /**
@@ -546,7 +593,7 @@ class JobJournal {
   }
 
   /** Moves the job forward; a word that does not advance (a late STOPPING after FAILED) changes nothing. */
-  async setJobStatus(word: LocalJobStatusWord, failureReason?: string): Promise<void> {
+  async setJobStatus(word: LocalJobStatusWord, failureReason?: string, endReason?: string): Promise<void> {
     if (JOB_WORD_RANK[word] <= JOB_WORD_RANK[this.state.status]) return;
     await this.change(
       (_seq, at) => {
@@ -554,6 +601,7 @@ class JobJournal {
         if (word === 'RUNNING') this.state.startedAt = at;
         if (TERMINAL_JOB_WORDS.has(word)) this.state.endedAt = at;
         if (failureReason) this.state.failureReason = failureReason;
+        if (endReason) this.state.endReason = endReason;
       },
       undefined,
       true,
@@ -597,14 +645,7 @@ class JobJournal {
       time: s.updatedAt,
       region: 'local',
       resources: [],
-      detail: {
-        jobName: s.jobName,
-        status: s.status,
-        seq: s.seq,
-        ...(s.failureReason ? { failureReason: s.failureReason } : {}),
-        trialCounts: countTrials(s.trials, (t) => t.status),
-        ...(trial ? { trial } : {}),
-      },
+      detail: { ...jobDetailOf(s), ...(trial ? { trial } : {}) },
     };
   }
 
@@ -648,6 +689,8 @@ interface TrialOutcome {
   readonly failureReason?: string;
   readonly exitCode?: number | null;
   readonly signal?: string | null;
+  /** The trial's last non-blank output line. */
+  readonly lastLine?: string;
 }
 
 /**
@@ -662,6 +705,8 @@ class JobRun {
   private haltReason: HaltReason | undefined;
   private failedCount = 0;
   private completedCount = 0;
+  /** Trials finished when the target objective was first reached. */
+  private targetReachedAfter = 0;
   private readonly spec: TuningSpec;
 
   constructor(
@@ -733,19 +778,26 @@ class JobRun {
 
   private async finish(): Promise<void> {
     const budget = this.spec.budget;
+    const ran = this.journal.state.trials.length;
     switch (this.haltReason) {
       case 'stop':
-        return this.journal.setJobStatus('STOPPED');
-      case 'runtime':
-        return this.journal.setJobStatus('STOPPED', `reached budget.maxRuntimeSeconds (${budget.maxRuntimeSeconds} s)`);
-      case 'failures':
-        return this.journal.setJobStatus('FAILED', `${this.failedCount} trial(s) failed, budget.maxFailedTrials is ${budget.maxFailedTrials}`);
+        return this.journal.setJobStatus('STOPPED', undefined, 'stopped by hand');
+      case 'runtime': {
+        const reason = `reached budget.maxRuntimeSeconds (${budget.maxRuntimeSeconds} s)`;
+        return this.journal.setJobStatus('STOPPED', reason, reason);
+      }
+      case 'failures': {
+        const reason = `${this.failedCount} trial(s) failed, budget.maxFailedTrials is ${budget.maxFailedTrials}`;
+        return this.journal.setJobStatus('FAILED', reason, `too many failed trials: ${reason}`);
+      }
       case 'target':
-        return this.journal.setJobStatus('COMPLETED');
-      case undefined:
-        return this.completedCount > 0
-          ? this.journal.setJobStatus('COMPLETED')
-          : this.journal.setJobStatus('FAILED', `no trial succeeded (${this.failedCount} failed)`);
+        return this.journal.setJobStatus('COMPLETED', undefined, `target objective ${budget.targetObjective} reached after ${this.targetReachedAfter} of ${budget.maxTrials} trial(s) (budget.targetObjective)`);
+      case undefined: {
+        const used = ran >= budget.maxTrials ? `budget.maxTrials (${budget.maxTrials}) used` : `the grid's ${ran} point(s) all ran`;
+        if (this.completedCount > 0) return this.journal.setJobStatus('COMPLETED', undefined, used);
+        const reason = `no trial succeeded (${this.failedCount} failed)`;
+        return this.journal.setJobStatus('FAILED', reason, `${used}; ${reason}`);
+      }
     }
   }
 
@@ -804,7 +856,10 @@ class JobRun {
         if (measured !== undefined) record.objectiveValue = measured;
         record.objectiveStatus = measured !== undefined ? 'succeeded' : 'failed';
         if (outcome.failureReason) record.failureReason = outcome.failureReason;
-        else if (measured === undefined) record.failureReason = `exited 0 without reporting the objective metric ${this.spec.objective.metric}`;
+        else if (measured === undefined) {
+          const last = outcome.lastLine ? `; last output: ${truncate(outcome.lastLine, 200)}` : '; it printed nothing';
+          record.failureReason = `exited 0 without reporting the objective metric ${this.spec.objective.metric}${last}; log: ${this.logPath(entry.trialId)}`;
+        }
         if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
         if (outcome.signal !== undefined) record.signal = outcome.signal;
         delete record.pid;
@@ -826,7 +881,10 @@ class JobRun {
       this.completedCount++;
       const target = budget.targetObjective;
       if (target !== undefined && objective !== undefined && (objective === target || isBetter(this.spec.objective.goal, objective, target))) {
-        this.haltReason ??= 'target';
+        if (this.haltReason === undefined) {
+          this.haltReason = 'target';
+          this.targetReachedAfter = this.failedCount + this.completedCount;
+        }
       }
     }
   }
@@ -846,7 +904,7 @@ class JobRun {
     });
 
     return new Promise<TrialOutcome>((settle) => {
-      const logFile = createWriteStream(join(this.settings.jobDir, 'logs', `${entry.trialId}.log`));
+      const logFile = createWriteStream(this.logPath(entry.trialId));
       logFile.on('error', (error) => this.settings.log(`trial ${entry.trialId} log: ${error.message}`));
       const tail: string[] = [];
       let settled = false;
@@ -927,6 +985,10 @@ class JobRun {
     });
   }
 
+  private logPath(trialId: string): string {
+    return join(this.settings.jobDir, 'logs', `${trialId}.log`);
+  }
+
   /** SIGTERM to the trial's process group, SIGKILL after the grace period if it is still there. */
   private terminate(entry: ActiveTrial, reason: 'stop' | 'timeout'): void {
     entry.killReason ??= reason;
@@ -958,7 +1020,7 @@ class JobRun {
     if (entry.killReason === 'timeout') {
       return { status: 'FAILED', failureReason: `timed out after ${this.settings.trial.timeoutSeconds} s (trial.timeoutSeconds)`, ...facts };
     }
-    if (exit.code === 0) return { status: 'COMPLETED', ...facts };
+    if (exit.code === 0) return { status: 'COMPLETED', ...facts, ...(tail.length ? { lastLine: tail[tail.length - 1] as string } : {}) };
     // The line that says what went wrong is rarely the last (Node ends with its version line).
     const telling = [...tail].reverse().find((line) => /\b(error|exception|fatal|panic)\b/i.test(line)) ?? tail[tail.length - 1];
     const said = telling ? `: ${truncate(telling, 300)}` : '';
@@ -1015,6 +1077,22 @@ function toTrial(record: LocalTrialRecord): Trial {
     ...(record.failureReason ? { failureReason: record.failureReason } : {}),
     artifactUri: record.artifactUri,
     metrics: record.metrics,
+  };
+}
+
+/** The job's part of an event detail: status, reasons and counts, from its state. */
+function jobDetailOf(s: LocalJobState): LocalJobEventDetail {
+  const finished = s.trials.filter((t) => t.status !== 'RUNNING');
+  const withoutObjective = s.trials.filter((t) => t.status === 'COMPLETED' && t.objectiveStatus === 'failed').length;
+  return {
+    jobName: s.jobName,
+    status: s.status,
+    seq: s.seq,
+    ...(s.failureReason ? { failureReason: s.failureReason } : {}),
+    ...(s.endReason ? { endReason: s.endReason } : {}),
+    trialCounts: countTrials(s.trials, (t) => t.status),
+    objectiveCounts: countTrials(finished, (t) => t.objectiveStatus),
+    ...(withoutObjective ? { completedWithoutObjective: withoutObjective } : {}),
   };
 }
 

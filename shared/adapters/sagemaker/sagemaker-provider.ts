@@ -70,6 +70,9 @@ export function isValidationException(error: unknown): boolean {
   return error instanceof SageMakerServiceException && error.name === 'ValidationException';
 }
 
+const MISSING_AWS_CREDENTIALS =
+  'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (after `aws configure` or `aws sso login`)';
+
 /**
  * What an SDK failure means to tunewire. Retryable: throttling that outlasted the client's own
  * retries, 5xx, and calls that got no answer at all (network, timeout). Everything else is the
@@ -256,6 +259,7 @@ export class SageMakerProvider implements TuningProvider {
     this.validate(request.spec);
     const input = this.render(request.spec, request);
     const name = request.providerJobName;
+    await this.requireCredentials('create');
     try {
       const output = await this.client.send(new CreateHyperParameterTuningJobCommand(input));
       return { ref: this.ref(name, output.HyperParameterTuningJobArn), adopted: false };
@@ -437,6 +441,19 @@ export class SageMakerProvider implements TuningProvider {
       token = page.NextToken;
     } while (token);
     return tags;
+  }
+
+  /**
+   * Resolves the client's credentials before a call, so a machine without any gets one line saying
+   * what to set instead of the SDK's chain of provider errors. Any failure here is about
+   * credentials: nothing has been sent yet.
+   */
+  private async requireCredentials(operation: string): Promise<void> {
+    try {
+      await this.client.config.credentials();
+    } catch (error) {
+      throw new ProviderError('sagemaker', operation, MISSING_AWS_CREDENTIALS, { retryable: false, code: 'PROVIDER.NO_CREDENTIALS', cause: error });
+    }
   }
 
   private notFound(operation: string, name: string, cause: unknown): ProviderError {

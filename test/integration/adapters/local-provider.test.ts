@@ -9,6 +9,7 @@ import {
   LocalProvider,
   mapLocalJobStatus,
   mapLocalTrialStatus,
+  localJobObservation,
   type LocalProviderEvent,
   type LocalProviderOptions,
 } from '../../../shared/adapters/local/local-provider';
@@ -16,6 +17,7 @@ import { ProviderError, SpecValidationError } from '../../../shared/domain/error
 import type { ProviderJobRef } from '../../../shared/domain/job';
 import { parseSpec, parseSpecText, type TuningSpec } from '../../../shared/domain/spec';
 import type { Trial } from '../../../shared/domain/trial';
+import { anchorTrialCwd } from '../../../shared/cli/spec-file';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const node = process.execPath;
@@ -473,7 +475,9 @@ describe('LocalProvider', () => {
 
   it('tunes the iris example end to end: the best accuracy beats the worst', async () => {
     const h = harness();
-    const spec = parseSpecText(readFileSync(join(repoRoot, 'examples/iris-forest/spec.yaml'), 'utf8'), 'examples/iris-forest/spec.yaml');
+    const file = join(repoRoot, 'examples/iris-forest/spec.yaml');
+    // as the CLI reads it: trials run from the spec's folder
+    const spec = anchorTrialCwd(parseSpecText(readFileSync(file, 'utf8'), file), file);
     h.provider.validate(spec);
     const started = Date.now();
     const { ref, trials } = await run(h, spec);
@@ -492,4 +496,53 @@ describe('LocalProvider', () => {
     expect(existsSync(join(fileURLToPath(bestTrial?.artifactUri ?? ''), 'model.json'))).toBe(true);
     console.info(`iris-forest: 12 trials, 3 in parallel, ${elapsed} ms; accuracy ${worst} .. ${best}`);
   }, 60_000);
+  describe('job outcome facts', () => {
+    it('counts trials and trials without objective, and keeps the last line and log of such a trial', async () => {
+      const h = harness();
+      // x=2 prints no score: it exits 0 without its objective
+      const spec = inlineSpec('if (hp.x === "2") console.log("done, but no metric"); else console.log("score=" + hp.x);');
+      const { ref, trials } = await run(h, spec);
+      const silent = trials.find((t) => t.hyperparameters['x'] === '2');
+      expect(silent).toMatchObject({ status: 'succeeded', objectiveStatus: 'failed' });
+      expect(silent?.failureReason).toContain('last output: done, but no metric');
+      expect(silent?.failureReason).toMatch(/log: .*logs[\\/]job-.*-t00\d\.log$/);
+      const observation = await h.provider.describe(ref);
+      expect(observation).toMatchObject({ status: 'succeeded', trialCounts: { succeeded: 3 }, endReason: 'budget.maxTrials (3) used' });
+      expect(observation.flags).toEqual(expect.arrayContaining(['objective-succeeded:2', 'objective-failed:1', 'succeeded-without-objective:1']));
+      // the job event carries the same facts, in the engine's words
+      const last = h.events.filter((e) => e['detail-type'] === 'Local Tuning Job State Change').at(-1);
+      expect(last?.detail).toMatchObject({ status: 'COMPLETED', trialCounts: { COMPLETED: 3 }, completedWithoutObjective: 1, endReason: 'budget.maxTrials (3) used' });
+    });
+
+    it('says the target objective ended the job, after how many trials', async () => {
+      const h = harness();
+      const spec = inlineSpec('console.log("score=" + hp.x);', { budget: { maxTrials: 3, parallelTrials: 1, targetObjective: 1 } });
+      const { ref } = await run(h, spec);
+      expect((await h.provider.describe(ref)).endReason).toBe('target objective 1 reached after 1 of 3 trial(s) (budget.targetObjective)');
+    });
+
+    it('says too many failed trials ended the job', async () => {
+      const h = harness();
+      const spec = inlineSpec('process.exit(1);', { budget: { maxTrials: 3, parallelTrials: 1, maxFailedTrials: 1 } });
+      const { ref } = await run(h, spec);
+      expect(await h.provider.describe(ref)).toMatchObject({ status: 'failed', endReason: 'too many failed trials: 1 trial(s) failed, budget.maxFailedTrials is 1' });
+    });
+
+    it('maps a job event detail to an observation with counts, flags and the end reason', () => {
+      const observation = localJobObservation(
+        { status: 'COMPLETED', endReason: 'budget.maxTrials (12) used', trialCounts: { COMPLETED: 10, FAILED: 2 }, objectiveCounts: { succeeded: 8, failed: 4 }, completedWithoutObjective: 2 },
+        '2026-01-01T00:00:00.000Z',
+      );
+      expect(observation).toEqual({
+        status: 'succeeded',
+        providerStatus: 'COMPLETED',
+        observedAt: '2026-01-01T00:00:00.000Z',
+        trialCounts: { succeeded: 10, failed: 2 },
+        endReason: 'budget.maxTrials (12) used',
+        flags: ['objective-succeeded:8', 'objective-failed:4', 'succeeded-without-objective:2'],
+      });
+      // an event without counts says nothing about them
+      expect(localJobObservation({ status: 'RUNNING' }, '2026-01-01T00:00:00.000Z')).not.toHaveProperty('trialCounts');
+    });
+  });
 });
