@@ -1,6 +1,7 @@
 import { cpus, release, totalmem, type } from 'node:os';
 import type { ApiCallRow } from './api-calls';
 import type { BundleRow, ColdStartRow } from './bundles';
+import type { CliStatusFigures } from './cli-status';
 import type { LatencyFigures } from './latency';
 import type { PerTrialRow } from './per-trial';
 import type { ThroughputRow } from './throughput';
@@ -13,6 +14,7 @@ export interface BenchResults {
   readonly perTrial: readonly PerTrialRow[];
   readonly bundles: { readonly rows: readonly BundleRow[]; readonly error?: string };
   readonly coldStarts: readonly ColdStartRow[];
+  readonly cliStatus: CliStatusFigures;
   readonly totalSeconds: number;
 }
 
@@ -53,7 +55,64 @@ export function verdicts(r: BenchResults): Verdict[] {
     figure: zips.length ? `largest ${kb(biggest)} of ${zips.length}` : `no zips (${r.bundles.error ?? 'osls package produced none'})`,
     pass: zips.length > 0 && biggest < MB,
   });
+  out.push(cliStatusVerdict(r.cliStatus));
   return out;
+}
+
+const CLI_STATUS_TARGET = 'Warm `tunewire status` < 1 s (local service up, fresh CLI process, median of 5)';
+
+function cliStatusVerdict(f: CliStatusFigures): Verdict {
+  return {
+    target: CLI_STATUS_TARGET,
+    figure: `${ms(f.warmMedianMs)} (cold start ${ms(f.coldMedianMs)}: ${(f.coldMedianMs / f.warmMedianMs).toFixed(1)}× slower)`,
+    pass: f.warmMedianMs < 1000,
+  };
+}
+
+const CLI_STATUS_HEADING = '## CLI status: warm service against cold start';
+
+function cliStatusSection(f: CliStatusFigures, now: Date): string[] {
+  const each = (values: readonly number[]) => values.map((v) => ms(v)).join(', ');
+  return [
+    CLI_STATUS_HEADING,
+    '',
+    `Method: \`tunewire status <job>\` of one finished local job, each run a fresh CLI process (bin/tunewire.mjs through tsx, as a user runs it), wall clock from spawn to exit; state directory on disk. Warm: the state directory's shared service (DynamoDB Local) already up (\`tunewire up\`). Cold: after \`tunewire down\`, so the command starts DynamoDB Local itself. 5 of each, interleaved cold, warm, cold, ... Measured ${now.toISOString()}.`,
+    '',
+    '| Run | Median | Each run | Cold / warm |',
+    '| --- | --- | --- | --- |',
+    `| warm (service up) | ${ms(f.warmMedianMs)} | ${each(f.warmMs)} | |`,
+    `| cold (starts DynamoDB Local) | ${ms(f.coldMedianMs)} | ${each(f.coldMs)} | ${(f.coldMedianMs / f.warmMedianMs).toFixed(1)}× |`,
+    '',
+  ];
+}
+
+/**
+ * BENCHMARKS.md with the CLI status section and its target row replaced (or added), the rest
+ * untouched: `TUNEWIRE_BENCH_ONLY=cli-status npm run bench` refreshes this figure alone.
+ */
+export function spliceCliStatus(markdown: string, f: CliStatusFigures, now = new Date()): string {
+  const lines = markdown.split('\n');
+  const v = cliStatusVerdict(f);
+  const row = `| ${v.target} | ${v.figure} | ${v.pass ? 'pass' : '**FAIL**'} |`;
+  const existing = lines.findIndex((l) => l.startsWith(`| ${CLI_STATUS_TARGET} |`));
+  if (existing >= 0) lines[existing] = row;
+  else {
+    const targets = lines.indexOf('## Targets');
+    let end = targets + 1;
+    while (end < lines.length && !(lines[end - 1]?.startsWith('|') && !lines[end]?.startsWith('|'))) end++;
+    lines.splice(end, 0, row);
+  }
+  const section = cliStatusSection(f, now);
+  const start = lines.indexOf(CLI_STATUS_HEADING);
+  if (start >= 0) {
+    let next = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+    if (next < 0) next = lines.length;
+    lines.splice(start, next - start, ...section);
+  } else {
+    const bundles = lines.indexOf('## Bundles and cold start');
+    lines.splice(bundles >= 0 ? bundles : lines.length, 0, ...section);
+  }
+  return lines.join('\n');
 }
 
 export function renderReport(r: BenchResults, now = new Date()): string {
@@ -121,6 +180,7 @@ export function renderReport(r: BenchResults, now = new Date()): string {
     '| --- | --- | --- | --- | --- |',
     ...r.perTrial.map((p) => `| ${n(p.trials)} | ${ms(p.msPerTrial)} | ${p.callsPerTrial.toFixed(4)} | ${p.writesPerTrial.toFixed(2)} | ${p.requestsPerTrial.toFixed(2)} |`),
     '',
+    ...cliStatusSection(r.cliStatus, now),
     '## Bundles and cold start',
     '',
     'Method: the deployment bundles themselves: `npx osls package` (serverless.yml\'s esbuild settings: minified, SDK v3 clients bundled and tree-shaken), each zip unpacked. Cold start: that handler.mjs loaded with `await import()` in a fresh node process, median of 5 (module load only; the Lambda runtime\'s own start is not included).',

@@ -1,19 +1,25 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../shared/local-stack/dynamodb-local';
 import { compareApiCalls } from './api-calls';
 import { coldStarts, packagedBundles } from './bundles';
+import { measureCliStatus } from './cli-status';
 import { runTunewireJob, type TunewireJobRun } from './job-run';
 import { measureLatency } from './latency';
 import { perTrial } from './per-trial';
-import { renderReport, verdicts, type BenchResults } from './report';
+import { renderReport, spliceCliStatus, verdicts, type BenchResults } from './report';
 import { ROOT } from './stack';
 import { measureThroughput } from './throughput';
 import { jobTimeline } from './timeline';
 
-/** `npm run bench`: starts DynamoDB Local (in memory) and the fakes, runs every benchmark, writes BENCHMARKS.md. */
+/**
+ * `npm run bench`: starts DynamoDB Local (in memory) and the fakes, runs every benchmark, writes
+ * BENCHMARKS.md. `TUNEWIRE_BENCH_ONLY=cli-status npm run bench` measures only the CLI's warm and
+ * cold `status` and updates that section of BENCHMARKS.md.
+ */
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  if (process.env.TUNEWIRE_BENCH_ONLY === 'cli-status') return cliStatusOnly();
   const started = performance.now();
   const step = (label: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0)} s] ${label}`);
   const dynamo = await startDynamoDbLocal({});
@@ -38,6 +44,9 @@ async function main(): Promise<void> {
     const bundles = await packagedBundles();
     step('cold starts');
     const cold = await coldStarts(bundles.rows);
+    // last: the CLI processes start their own DynamoDB Local, so nothing else runs beside them
+    step('CLI status, warm service against cold start');
+    const cliStatus = await measureCliStatus();
     const results: BenchResults = {
       latency,
       apiCalls,
@@ -45,6 +54,7 @@ async function main(): Promise<void> {
       perTrial: runs.filter((r) => r.trials === 100 || r.trials === 10_000).map(perTrial),
       bundles,
       coldStarts: cold,
+      cliStatus,
       totalSeconds: (performance.now() - started) / 1000,
     };
     writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderReport(results));
@@ -53,6 +63,15 @@ async function main(): Promise<void> {
   } finally {
     await dynamo.stop();
   }
+}
+
+async function cliStatusOnly(): Promise<void> {
+  const figures = await measureCliStatus();
+  const file = join(ROOT, 'BENCHMARKS.md');
+  writeFileSync(file, spliceCliStatus(readFileSync(file, 'utf8'), figures));
+  console.log(`warm status median ${figures.warmMedianMs.toFixed(0)} ms (${figures.warmMs.map((v) => v.toFixed(0)).join(', ')})`);
+  console.log(`cold status median ${figures.coldMedianMs.toFixed(0)} ms (${figures.coldMs.map((v) => v.toFixed(0)).join(', ')})`);
+  console.log(`cold / warm ${(figures.coldMedianMs / figures.warmMedianMs).toFixed(1)}x; BENCHMARKS.md updated`);
 }
 
 await main();

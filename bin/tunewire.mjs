@@ -11,6 +11,17 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
+// google-auth-library looks for a GCE metadata server when no other Google credentials are found;
+// off Google Cloud the probe fails and gcp-metadata emits a MetadataLookupWarning, which only
+// repeats less clearly what the missing-credentials error says. On GCE the probe succeeds and
+// nothing is emitted, so dropping this one warning type (and printing every other as Node does)
+// changes nothing there. METADATA_SERVER_DETECTION is left alone for the same reason.
+const printWarning = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'MetadataLookupWarning') for (const print of printWarning) print(warning);
+});
+
 register();
 const { main } = await import('../shared/cli/main.ts');
 process.exitCode = await main(process.argv);

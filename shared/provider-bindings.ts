@@ -56,7 +56,8 @@ export function cloudProviderEntries(settings: ProviderSettings): Partial<Record
       const options = endpoint ? insecureGrpcEndpoint(endpoint) : { apiEndpoint: `${location}-aiplatform.googleapis.com` };
       const scope = { ...(project ? { project } : {}), location };
       return {
-        provider: new VertexProvider({ jobClient: new v1.JobServiceClient(options), ...scope }),
+        // a plaintext local fake takes no credentials; the real API needs them before anything is sent
+        provider: new VertexProvider({ jobClient: new v1.JobServiceClient(options), ...scope, checkCredentials: !endpoint }),
         registry: new VertexModelRegistry({ modelClient: new v1.ModelServiceClient(options), ...scope }),
       };
     },

@@ -9,7 +9,7 @@ import { zodIssues } from './domain/spec';
 import type { Clock } from './ports/clock';
 import type { Ledger } from './ports/ledger';
 import { redactUrlsIn, redactWebhookUrl, type DeadLetter, type WebhookStore } from './ports/webhooks';
-import type { NotifyDependencies } from './use-cases/notify';
+import type { NotifyDependencies, NotifyShutdown } from './use-cases/notify';
 
 /**
  * Webhook settings, read once from the environment:
@@ -58,18 +58,23 @@ function allowEntries(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** The notify use case's dependencies, on the ledger's table and client. */
-export function createNotifyDependencies(input: { client: DynamoDBClient; tableName: string; ledger: Ledger; clock: Clock; config: WebhookConfig }): NotifyDependencies {
-  const { config } = input;
+/**
+ * The notify use case's dependencies, on the ledger's table and client. With `shutdown` (a process
+ * that exits, as the CLI), its abort also clears the pending back-off timers, so they do not hold
+ * the process open.
+ */
+export function createNotifyDependencies(input: { client: DynamoDBClient; tableName: string; ledger: Ledger; clock: Clock; config: WebhookConfig; shutdown?: NotifyShutdown }): NotifyDependencies {
+  const { config, shutdown } = input;
   return {
     store: new CredentialRedactingStore(new DynamoDbWebhookStore({ client: input.client, tableName: input.tableName })),
     send: webhookSender({ allow: config.allow, timeoutMs: config.timeoutMs }),
     clock: input.clock,
-    sleep: (ms) => sleep(ms),
+    sleep: shutdown ? (ms) => sleep(ms, undefined, { signal: shutdown.signal }).catch(() => undefined) : (ms) => sleep(ms),
     random: Math.random,
     retry: { maxAttempts: config.maxAttempts },
     specNotifyTargets: async (jobId) => (await input.ledger.getJob(jobId))?.spec.notify ?? [],
     ...(config.specSecret ? { specSecret: config.specSecret } : {}),
+    ...(shutdown ? { shutdown } : {}),
   };
 }
 

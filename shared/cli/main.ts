@@ -22,6 +22,7 @@ import { EXIT, gridWarning, jobExitCode, outcomeLine, promotionLine } from './ou
 import { anchorTrialCwd } from './spec-file';
 import { gridSize } from '../adapters/local/search';
 import { registerServiceCommands } from './service-commands';
+import { registerJobCommands, watchJob, type JobCommandContext } from './jobs';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -75,7 +76,8 @@ async function withStack<T>(ctx: Context, work: (stack: EmbeddedStack) => Promis
   try {
     return await work(stack);
   } finally {
-    await stack.close();
+    const { abandonedDeliveries: left } = await stack.close();
+    if (left > 0) ctx.io.error(`${left} webhook ${left === 1 ? 'delivery was' : 'deliveries were'} left as dead letters (the CLI exited before the retries were done): \`tunewire dead-letters replay\` sends them again`);
   }
 }
 
@@ -85,6 +87,7 @@ function buildProgram(ctx: Context): Command {
     .description('Event-driven hyperparameter tuning on SageMaker, Vertex AI, Cloud ML Engine or a local engine')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  const jobContext: JobCommandContext = { ...ctx, withStack: (work) => withStack(ctx, work) };
   const providerOption = () => new Option('--provider <provider>', 'run the spec on this provider instead of its own').choices(PROVIDERS);
 
   program
@@ -138,11 +141,13 @@ function buildProgram(ctx: Context): Command {
   program
     .command('status <job>')
     .description("a job's status from the ledger")
+    .option('--watch', 'print it again on each change until the job ends; exit as wait does')
     .option('--json', 'print JSON')
-    .action((jobId: string, opts: { json?: boolean }) =>
+    .action((jobId: string, opts: { watch?: boolean; json?: boolean }) =>
       withStack(ctx, async (stack) => {
         const job = await stack.deps.ledger.getJob(jobId);
         if (!job) throw new JobNotFoundError(jobId);
+        if (opts.watch) return watchJob(jobContext, stack, job, opts);
         if (opts.json) io.json(jobView(job));
         else describeJob(job).forEach((l) => io.line(l));
       }),
@@ -346,6 +351,7 @@ function buildProgram(ctx: Context): Command {
     });
 
   registerServiceCommands(program, ctx);
+  registerJobCommands(program, jobContext);
   return program;
 }
 

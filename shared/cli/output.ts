@@ -28,7 +28,8 @@ export const consoleOutput: Output = {
   error: (text) => process.stderr.write(`${printable(text)}\n`),
 };
 
-const fmt = (v: number | undefined) => (v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(4));
+/** A number for a table cell: integers as they are, others to 4 decimals; `-` for none. */
+export const fmt = (v: number | undefined) => (v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(4));
 
 export function describeJob(job: JobRecord): string[] {
   const counts = trialCountsLine(job);

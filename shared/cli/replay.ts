@@ -95,8 +95,8 @@ export async function replayEvents(stack: Pick<EmbeddedStack, 'targets'> & { rea
         results.push({ index, eventId: eventId as string, function: fn, outcome: 'failed', detail: describe(error) });
       }
     }
-    // what the handlers published runs before the next event, as it would in time
-    await stack.bus.drain();
+    // what the handlers published runs before the next event, as it would in time (webhooks aside)
+    await stack.bus.drain({ except: ['notify'] });
   }
   return results;
 }

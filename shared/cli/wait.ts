@@ -44,12 +44,13 @@ export async function waitForJob(stack: EmbeddedStack, jobId: string, io: Output
     const local = first.provider === 'local';
     const deadline = Date.now() + (local ? SETTLE_TIMEOUT_MS : Number.POSITIVE_INFINITY);
     for (;;) {
-      await stack.bus.drain();
+      // webhook deliveries are not the job's consequences: a failing receiver must not hold the wait
+      await stack.bus.drain({ except: ['notify'] });
       let job = await report();
       // A cloud provider's events do not reach this process: describe it, as the reconciler does.
       if (!local && !isTerminalJobStatus(job.status)) {
         await reconcileJob(stack.deps, job, 'cli-wait');
-        await stack.bus.drain();
+        await stack.bus.drain({ except: ['notify'] });
         job = await report();
       }
       const promotion = await promotionOf(stack, job);

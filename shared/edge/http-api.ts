@@ -6,6 +6,7 @@ import type { Dependencies } from '../use-cases/dependencies';
 import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
 import { decodePathSegment, shorten } from './http-input';
+import { jobQueryFromSearch } from './job-query';
 import { jobView, trialView } from './views';
 import { handleTemplateRequest } from './template-api';
 import type { TemplateDependencies } from '../use-cases/manage-templates';
@@ -71,7 +72,21 @@ type Route = {
 };
 
 
+/** GET /jobs: at most this many jobs a page, 50 unless `limit` says otherwise. */
+export const MAX_JOBS_PAGE = 200;
+const JOBS_QUERY = { subject: 'request query', defaultLimit: 50, maxLimit: MAX_JOBS_PAGE } as const;
+
 const routes: Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/jobs\/?$/,
+    run: async (deps, req) => {
+      const queryAt = req.path.indexOf('?');
+      const query = jobQueryFromSearch(new URLSearchParams(queryAt < 0 ? '' : req.path.slice(queryAt + 1)), JOBS_QUERY);
+      const { jobs, next } = await deps.ledger.listJobs(query);
+      return json(200, { jobs: jobs.map(jobView), ...(next ? { next } : {}) });
+    },
+  },
   {
     method: 'POST',
     pattern: /^\/jobs\/?$/,

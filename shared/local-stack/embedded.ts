@@ -28,7 +28,11 @@ export interface EmbeddedStack {
   readonly dynamoEndpoint: string;
   /** The production handler bodies by function name, as serverless.yml names them. */
   readonly targets: Readonly<Record<string, (event: unknown) => Promise<unknown>>>;
-  close(): Promise<void>;
+  /**
+   * Lets the work in flight finish, then ends webhook retries early: each delivery cut short is a
+   * dead letter (`tunewire dead-letters replay` sends it again), counted once per receiver and event.
+   */
+  close(): Promise<{ readonly abandonedDeliveries: number }>;
 }
 
 export interface EmbeddedStackOptions {
@@ -81,6 +85,8 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   const bus = new LocalBus({
     rules: loadBusRules(join(options.root, 'serverless.yml')),
     targets,
+    // a receiver that keeps failing backs off for minutes; nothing waits for it but close()
+    background: ['notify'],
     ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
   });
   const localProvider = new LocalProvider({
@@ -90,11 +96,15 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   });
   const ledger = new DynamoDbLedger({ client, tableName });
   // Webhooks to this machine are allowed here (a receiver under development); never in a deployment.
+  const stopping = new AbortController();
+  // by target and event: a repeated event (at-least-once) is one delivery to its receiver
+  const abandoned = new Set<string>();
   const webhooks = createNotifyDependencies({
     client,
     tableName,
     ledger,
     clock: systemClock,
+    shutdown: { signal: stopping.signal, onAbandoned: (letter) => void abandoned.add(`${letter.subscriptionId}\n${letter.eventId}`) },
     config: loadWebhookConfig({ TUNEWIRE_WEBHOOK_ALLOW: '127.0.0.1,::1,localhost', ...env }),
   });
   deps = {
@@ -117,9 +127,12 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     targets,
     async close() {
       await localProvider.close();
+      await bus.drain({ except: ['notify'] });
+      stopping.abort();
       await bus.drain();
       client.destroy();
       await release();
+      return { abandonedDeliveries: abandoned.size };
     },
   };
 }

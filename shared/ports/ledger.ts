@@ -68,6 +68,24 @@ export interface NewJob {
   readonly trigger?: string;
 }
 
+/** Which jobs `listJobs` returns; every filter is optional and they combine with AND. */
+export interface JobQuery {
+  readonly status?: JobStatus;
+  readonly provider?: ProviderName;
+  /** A substring of the job's name (case-sensitive). */
+  readonly nameContains?: string;
+  /** At most this many jobs in the page; all of them when absent. */
+  readonly limit?: number;
+  /** Opaque: the `next` of the page before, for the same filters. */
+  readonly cursor?: string;
+}
+
+export interface JobPage {
+  readonly jobs: readonly JobRecord[];
+  /** Present when more jobs match: pass it back as `cursor`. */
+  readonly next?: string;
+}
+
 /**
  * The job ledger: one DynamoDB table (see the design notes). Every write is conditional, so two
  * functions racing on the same job cannot lose or reverse each other's work.
@@ -83,8 +101,15 @@ export interface Ledger {
   findJobByProviderJob(provider: ProviderName, providerJobName: string): Promise<JobRecord | undefined>;
   /** Jobs not yet terminal (a sparse index), for the reconciler. */
   listActiveJobs(provider?: ProviderName): Promise<JobRecord[]>;
-  /** Newest first. */
-  listJobs(options?: { limit?: number }): Promise<JobRecord[]>;
+  /**
+   * Jobs newest first (by `createdAt`, then job id), filtered, a page at a time: pass `next` back as
+   * `cursor` for the page after. A cursor this ledger did not make is a ValidationError naming `cursor`.
+   *
+   * @example
+   *   const first = await ledger.listJobs({ status: 'failed', limit: 20 });
+   *   const second = first.next ? await ledger.listJobs({ status: 'failed', limit: 20, cursor: first.next }) : undefined;
+   */
+  listJobs(query?: JobQuery): Promise<JobPage>;
 
   /** submitting -> pending with the provider's id; conditional on the job still submitting. */
   markSubmitted(jobId: string, providerJobId: string | undefined, at: string): Promise<JobRecord>;

@@ -32,7 +32,28 @@ export interface NotifyDependencies {
   readonly specNotifyTargets?: (jobId: string) => Promise<readonly SpecNotifyTarget[]>;
   /** Signs webhooks to spec targets, which have no subscription secret; without it they are skipped. */
   readonly specSecret?: string;
+  /** Ends retries early (a CLI process that exits): see NotifyShutdown. */
+  readonly shutdown?: NotifyShutdown;
 }
+
+/**
+ * How a short-lived process (the CLI) stops its webhook deliveries without losing them: once
+ * `signal` aborts, a delivery waiting to retry (or not yet sent) stops and is recorded as a dead
+ * letter, so `tunewire dead-letters replay` sends it later; an attempt already on the wire finishes.
+ *
+ * @example
+ *   const stop = new AbortController();
+ *   const deps = { ...notifyDeps, shutdown: { signal: stop.signal, onAbandoned: () => left++ } };
+ *   stop.abort(); // at exit; `left` dead letters were recorded
+ */
+export interface NotifyShutdown {
+  readonly signal: AbortSignal;
+  /** Called once for each delivery cut short, after its dead letter is recorded. */
+  readonly onAbandoned?: (deadLetter: DeadLetter) => void;
+}
+
+/** The dead letter's lastError for a delivery whose retries were cut short by a shutdown. */
+export const ABANDONED_DELIVERY = 'not delivered: the CLI exited before the retries were done';
 
 export interface TargetOutcome {
   readonly subscriptionId: string;
@@ -64,7 +85,8 @@ export function specSubscriptionId(jobId: string): string {
  *    receiver gave one, capped, otherwise exponential backoff with full jitter) and send again, up
  *    to maxAttempts.
  * 3. 410 Gone disables the subscription; no more attempts.
- * 4. After the last failed attempt (or a failure retrying cannot fix), record a dead letter.
+ * 4. After the last failed attempt (or a failure retrying cannot fix), record a dead letter; also
+ *    when a shutdown ends the retries early.
  * 5. One bad receiver never fails the others: only a store failure propagates, after every target
  *    has been tried, so the transport retries (receivers drop the repeats by webhook-id).
  */
@@ -73,8 +95,9 @@ export async function notify(deps: NotifyDependencies, event: AnyTunewireEvent):
   const settled = await Promise.allSettled(
     targets.map(async (t) => {
       if ('skip' in t) return t.skip;
-      const { outcome, deadLetter } = await deliver(deps, t, event);
+      const { outcome, deadLetter, abandoned } = await deliver(deps, t, event);
       if (deadLetter) await deps.store.recordDeadLetter(deadLetter);
+      if (deadLetter && abandoned) deps.shutdown?.onAbandoned?.(deadLetter);
       return outcome;
     }),
   );
@@ -110,12 +133,17 @@ function jobIdOf(event: AnyTunewireEvent): string | undefined {
 }
 
 /** Steps 2 and 3 for one target; the dead letter to record (step 4) when it was not delivered. */
-async function deliver(deps: NotifyDependencies, target: WebhookTarget, event: AnyTunewireEvent): Promise<{ outcome: TargetOutcome; deadLetter?: DeadLetter }> {
+async function deliver(deps: NotifyDependencies, target: WebhookTarget, event: AnyTunewireEvent): Promise<{ outcome: TargetOutcome; deadLetter?: DeadLetter; abandoned?: true }> {
   const policy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
   const delaysMs: number[] = [];
   let last: DeliveryResult | undefined;
   let attempts = 0;
+  let abandoned = false;
   while (attempts < policy.maxAttempts) {
+    if (deps.shutdown?.signal.aborted) {
+      abandoned = true;
+      break;
+    }
     attempts += 1;
     last = await sendSafely(deps, target, event);
     if (last.outcome === 'delivered') return { outcome: { subscriptionId: target.subscriptionId, url: target.url, outcome: 'delivered', attempts, status: last.status, delaysMs } };
@@ -129,30 +157,49 @@ async function deliver(deps: NotifyDependencies, target: WebhookTarget, event: A
     if (last.outcome === 'failed' || attempts >= policy.maxAttempts) break;
     const delay = backoffMs(policy, attempts, last.retryAfterMs, deps.random);
     delaysMs.push(delay);
-    await deps.sleep(delay);
+    await pause(deps, delay);
   }
-  const result = last as Exclude<DeliveryResult, { outcome: 'delivered' }>;
+  const result = last as Exclude<DeliveryResult, { outcome: 'delivered' }> | undefined;
+  const lastError = abandoned ? `${ABANDONED_DELIVERY}${result ? ` (last attempt: ${result.error})` : ''}` : (result as Exclude<DeliveryResult, { outcome: 'delivered' }>).error;
   const deadLetter: DeadLetter = {
     subscriptionId: target.subscriptionId,
     url: target.url,
     eventId: event.id,
     event,
     attempts,
-    lastError: result.error,
+    lastError,
     at: deps.clock.now().toISOString(),
   };
   return {
     deadLetter,
+    ...(abandoned ? { abandoned: true as const } : {}),
     outcome: {
       subscriptionId: target.subscriptionId,
       url: target.url,
       outcome: 'dead-lettered',
       attempts,
-      ...(result.status !== undefined ? { status: result.status } : {}),
-      error: result.error,
+      ...(result?.status !== undefined ? { status: result.status } : {}),
+      error: lastError,
       delaysMs,
     },
   };
+}
+
+/** Sleeps, or less when the shutdown signal aborts first (the loop then stops before sending). */
+async function pause(deps: NotifyDependencies, ms: number): Promise<void> {
+  const signal = deps.shutdown?.signal;
+  if (!signal) return deps.sleep(ms);
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([deps.sleep(ms), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void);
+  }
 }
 
 /** The wait before retry number `retry` (1-based). */

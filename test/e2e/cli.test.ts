@@ -201,6 +201,42 @@ describe('tunewire CLI', () => {
     expect(result.stdout).not.toContain('KEPT the champion');
   });
 
+  it('lists jobs newest first with filters, and waits on a finished job with its outcome as the exit code', async () => {
+    const succeeded = await tunewire(['submit', scriptSpec(dir, 'listed-ok', 'console.log("score=0.5")'), '--json'], env);
+    const failed = await tunewire(['submit', scriptSpec(dir, 'listed-bad', 'process.exit(1)', { maxTrials: 1, parallelTrials: 1, maxFailedTrials: 1 }), '--json'], env);
+    expect(succeeded.code, succeeded.stderr).toBe(0);
+    expect(failed.code, failed.stderr).toBe(3);
+    const ok = (JSON.parse(succeeded.stdout) as { jobId: string }).jobId;
+    const bad = (JSON.parse(failed.stdout) as { jobId: string }).jobId;
+    const listed = async (...filters: string[]) => {
+      const result = await tunewire(['jobs', '--json', ...filters], env);
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { jobId: string }[]).map((j) => j.jobId);
+    };
+
+    expect(await listed('--name', 'listed-')).toEqual([bad, ok]);
+    expect(await listed('--name', 'listed-', '--status', 'failed')).toEqual([bad]);
+    expect(await listed('--name', 'listed-', '--provider', 'local', '--limit', '1')).toEqual([bad]);
+    expect(await listed('--name', 'listed-', '--provider', 'sagemaker')).toEqual([]);
+    const table = await tunewire(['jobs', '--name', 'listed-'], env);
+    expect(table.stdout.split('\n')[0]).toMatch(/^job\s+name\s+provider\s+status\s+best\s+trials\s+age$/);
+    expect(table.stdout).toMatch(new RegExp(`${bad}\\s+listed-bad\\s+local\\s+failed\\s+-\\s+1: 1 failed\\s+\\d+[smhd]`));
+    const refused = await tunewire(['jobs', '--status', 'done'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--status: must be one of');
+
+    const waitOk = await tunewire(['wait', ok], env);
+    expect(waitOk.code, waitOk.stderr).toBe(0);
+    expect(waitOk.stdout).toContain(`job ${ok} succeeded`);
+    const waitBad = await tunewire(['wait', bad], env);
+    expect(waitBad.code, waitBad.stderr).toBe(3);
+    expect(waitBad.stdout).toMatch(new RegExp(`job ${bad} failed: too many failed trials`));
+    const watched = await tunewire(['status', bad, '--watch', '--json'], env);
+    expect(watched.code, watched.stderr).toBe(3);
+    expect(JSON.parse(watched.stdout)).toMatchObject({ jobId: bad, status: 'failed' });
+    expect((await tunewire(['wait', 'no-such-job'], env)).code).toBe(2);
+  }, 180_000);
+
   it('renders with the spec\'s own provider when --provider is not given', async () => {
     const result = await tunewire(['render', 'examples/iris-forest/spec.yaml'], env);
     expect(result.code, result.stderr).toBe(0);

@@ -35,7 +35,7 @@ describe('Vertex trial truth, submit to promotion', () => {
     fake = await FakeVertex.start();
     ({ ledger } = await freshLedger('vertex-truth'));
     const scope = { project: 'tunewire-demo', location: 'us-central1' };
-    const provider = new VertexProvider({ jobClient: new v1.JobServiceClient(fake.clientOptions()), ...scope });
+    const provider = new VertexProvider({ jobClient: new v1.JobServiceClient(fake.clientOptions()), ...scope, checkCredentials: false });
     const registry = new VertexModelRegistry({ modelClient: new v1.ModelServiceClient(fake.clientOptions()), ...scope });
     let ready: Dependencies | undefined;
     bus = new LocalBus({

@@ -23,6 +23,11 @@ export interface LocalBusOptions {
   readonly concurrency?: number;
   /** Attempts per delivery for retryable errors, as Lambda's asynchronous retries. */
   readonly maxAttempts?: number;
+  /**
+   * Functions delivered to at once, outside the concurrency limit: `notify`, whose retries to a
+   * failing receiver back off for minutes and must not hold up the functions that move jobs on.
+   */
+  readonly background?: readonly string[];
   readonly onDelivery?: (delivery: Delivery) => void;
 }
 
@@ -49,7 +54,9 @@ export function toEnvelope(event: AnyTunewireEvent): EventBridgeEnvelope {
 export class LocalBus implements EventBus {
   private readonly queue: Array<{ functionName: string; envelope: EventBridgeEnvelope }> = [];
   private running = 0;
-  private idleWaiters: Array<() => void> = [];
+  /** Queued or running deliveries per function, background ones included. */
+  private readonly pending = new Map<string, number>();
+  private idleWaiters: Array<{ readonly except: ReadonlySet<string>; readonly resolve: () => void }> = [];
   readonly deadLetters: Delivery[] = [];
   readonly published: EventBridgeEnvelope[] = [];
 
@@ -66,7 +73,11 @@ export class LocalBus implements EventBus {
   /** Puts a raw event on the bus, as a provider (or `tunewire replay`) would. */
   inject(envelope: EventBridgeEnvelope): void {
     this.published.push(envelope);
-    for (const functionName of this.route(envelope)) this.queue.push({ functionName, envelope });
+    for (const functionName of this.route(envelope)) {
+      this.pending.set(functionName, (this.pending.get(functionName) ?? 0) + 1);
+      if (this.options.background?.includes(functionName)) void this.deliver(functionName, envelope).finally(() => this.settled(functionName));
+      else this.queue.push({ functionName, envelope });
+    }
     this.pump();
   }
 
@@ -76,10 +87,28 @@ export class LocalBus implements EventBus {
     return [...new Set(names)];
   }
 
-  /** Resolves when nothing is queued or running. */
-  drain(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /**
+   * Resolves when nothing is queued or running, apart from deliveries to the `except` functions.
+   *
+   * @example
+   *   await bus.drain({ except: ['notify'] }); // the job has moved on; webhooks may still be retrying
+   */
+  drain(options: { except?: readonly string[] } = {}): Promise<void> {
+    const except = new Set(options.except ?? []);
+    if (this.idle(except)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push({ except, resolve }));
+  }
+
+  private idle(except: ReadonlySet<string>): boolean {
+    for (const [functionName, count] of this.pending) if (count > 0 && !except.has(functionName)) return false;
+    return true;
+  }
+
+  private settled(functionName: string): void {
+    this.pending.set(functionName, (this.pending.get(functionName) ?? 1) - 1);
+    const waiting = this.idleWaiters;
+    this.idleWaiters = waiting.filter((w) => !this.idle(w.except));
+    for (const w of waiting) if (!this.idleWaiters.includes(w)) w.resolve();
   }
 
   private pump(): void {
@@ -90,11 +119,7 @@ export class LocalBus implements EventBus {
       void this.deliver(next.functionName, next.envelope).finally(() => {
         this.running--;
         this.pump();
-        if (this.running === 0 && this.queue.length === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          waiters.forEach((w) => w());
-        }
+        this.settled(next.functionName);
       });
     }
   }

@@ -27,6 +27,8 @@ import type {
   ArrivalOutcome,
   ArrivalRecord,
   Champion,
+  JobPage,
+  JobQuery,
   Ledger,
   NewJob,
   PromoteResult,
@@ -35,6 +37,7 @@ import type {
   TransitionResult,
   TrialWriteResult,
 } from '../../ports/ledger';
+import { decodeJobCursor, encodeJobCursor, type JobCursor } from './job-cursor';
 import { queryAll, scanAll } from './paging';
 import { BY_ACTIVE_INDEX, BY_PROVIDER_JOB_INDEX, HISTORY_RETENTION_DAYS, keys, TTL_ATTRIBUTE } from './table';
 
@@ -182,14 +185,29 @@ export class DynamoDbLedger implements Ledger {
   }
 
   /**
-   * A scan of the whole table keeping META items, sorted here. Fine while the table is small (the
-   * CLI lists jobs); a `byCreated` index would make it a query once that stops being true.
+   * A scan of the whole table keeping the META items that pass the filters, sorted here; the page
+   * starts after the cursor's position in that order, so jobs created while paging never shift a
+   * page. Fine while the table is small (the CLI and GET /jobs list jobs); a `byCreated` index
+   * would make it a query once that stops being true.
    */
-  async listJobs(options: { limit?: number } = {}): Promise<JobRecord[]> {
+  async listJobs(query: JobQuery = {}): Promise<JobPage> {
+    // read first: a cursor we did not make is refused before any read
+    const after = query.cursor === undefined ? undefined : decodeJobCursor(query.cursor);
     const x = new Expression();
-    const rows = await this.scanAll({ FilterExpression: `${x.name('sk')} = ${x.value('meta', keys.meta)}`, ...x.attributes() });
-    const jobs = rows.map(jobFromRow).sort((a, b) => (a.createdAt === b.createdAt ? compare(b.jobId, a.jobId) : compare(b.createdAt, a.createdAt)));
-    return options.limit === undefined ? jobs : jobs.slice(0, Math.max(0, options.limit));
+    const filters = [
+      `${x.name('sk')} = ${x.value('meta', keys.meta)}`,
+      ...(query.status ? [`${x.name('status')} = ${x.value('status', query.status)}`] : []),
+      ...(query.provider ? [`${x.name('provider')} = ${x.value('provider', query.provider)}`] : []),
+      ...(query.nameContains ? [`contains(${x.name('name')}, ${x.value('name', query.nameContains)})`] : []),
+    ];
+    const rows = await this.scanAll({ FilterExpression: filters.join(' AND '), ...x.attributes() });
+    const newestFirst = (a: JobCursor, b: JobCursor) => (a.createdAt === b.createdAt ? compare(b.jobId, a.jobId) : compare(b.createdAt, a.createdAt));
+    const sorted = rows.map(jobFromRow).sort(newestFirst);
+    const rest = after ? sorted.filter((job) => newestFirst(after, job) < 0) : sorted;
+    if (query.limit === undefined || rest.length <= query.limit) return { jobs: rest };
+    const jobs = rest.slice(0, Math.max(0, query.limit));
+    const last = jobs.at(-1);
+    return last ? { jobs, next: encodeJobCursor(last) } : { jobs };
   }
 
   async markSubmitted(jobId: string, providerJobId: string | undefined, at: string): Promise<JobRecord> {

@@ -36,7 +36,15 @@ export interface VertexProviderOptions {
   readonly clock?: Clock;
   /** Jobs per list page when looking a job up by its label, and trials per `listTrials` page. Default 100. */
   readonly pageSize?: number;
+  /**
+   * Whether create first checks that the client can find Google credentials. Default true; false
+   * only for a client of a plaintext local fake, which sends none.
+   */
+  readonly checkCredentials?: boolean;
 }
+
+const MISSING_GOOGLE_CREDENTIALS =
+  'no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or run `gcloud auth application-default login`';
 
 // ---------------------------------------------------------------------------------------------
 // gRPC failures
@@ -228,6 +236,7 @@ export class VertexProvider implements TuningProvider {
    */
   async create(request: CreateJobRequest): Promise<CreateJobResult> {
     this.validate(request.spec);
+    if (this.options.checkCredentials !== false) await this.requireCredentials('create');
     const job = buildHyperparameterTuningJob(request.spec, request);
     const parent = vertexParent(parseVertexTrialSpec(request.spec));
     const label = job.labels?.[JOB_ID_LABEL] ?? request.providerJobName;
@@ -420,6 +429,19 @@ export class VertexProvider implements TuningProvider {
   }
 
   /** The oldest job in `parent` labelled `tunewire-job-id` = `value`; gax follows the pages. */
+  /**
+   * Finds the client's credentials (Application Default Credentials) before a call, so a machine
+   * without any gets one line saying what to set instead of gax's failure from inside a call.
+   * Any failure here is about credentials: nothing has been sent yet.
+   */
+  private async requireCredentials(operation: string): Promise<void> {
+    try {
+      await this.jobClient.auth.getClient();
+    } catch (error) {
+      throw new ProviderError('vertex', operation, MISSING_GOOGLE_CREDENTIALS, { retryable: false, code: 'PROVIDER.NO_CREDENTIALS', cause: error });
+    }
+  }
+
   private async findByLabel(parent: string, value: string, operation: string): Promise<IHyperparameterTuningJob | undefined> {
     const filter = `labels.${JOB_ID_LABEL}=${JSON.stringify(value)}`;
     let oldest: IHyperparameterTuningJob | undefined;

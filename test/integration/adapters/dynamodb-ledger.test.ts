@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbLedger } from '../../../shared/adapters/dynamodb/dynamodb-ledger';
 import { BY_ACTIVE_INDEX, ensureTable, keys, TTL_ATTRIBUTE } from '../../../shared/adapters/dynamodb/table';
+import { ValidationError } from '../../../shared/domain/errors';
 import type { JobObservation, JobRecord } from '../../../shared/domain/job';
 import { parseSpec, type Goal } from '../../../shared/domain/spec';
 import { mergeTrial, selectBestTrial, type MergedTrial, type Trial, type TrialObservation } from '../../../shared/domain/trial';
@@ -249,10 +250,52 @@ describe('DynamoDbLedger', () => {
       const older = await ledger.createJob(newJob({ createdAt: '2099-01-01T00:00:00.000Z' }));
       const newer = await ledger.createJob(newJob({ createdAt: '2099-01-02T00:00:00.000Z' }));
 
-      expect((await ledger.listJobs({ limit: 2 })).map((j) => j.jobId)).toEqual([newer.job.jobId, older.job.jobId]);
-      const all = await ledger.listJobs();
+      expect((await ledger.listJobs({ limit: 2 })).jobs.map((j) => j.jobId)).toEqual([newer.job.jobId, older.job.jobId]);
+      const { jobs: all, next } = await ledger.listJobs();
+      expect(next).toBeUndefined();
       expect(all.length).toBeGreaterThan(2);
       expect(all.map((j) => j.createdAt)).toEqual([...all.map((j) => j.createdAt)].sort().reverse());
+    });
+
+    it('pages through jobs newest first with a cursor, and a job created meanwhile shifts no page', async () => {
+      const name = `paged-${randomUUID().slice(0, 8)}`;
+      const at = (day: number) => `2098-01-${String(day).padStart(2, '0')}T00:00:00.000Z`;
+      // two share a createdAt: the job id breaks the tie, so no page repeats or skips one
+      const created = await Promise.all([1, 2, 3, 3, 4].map((day) => ledger.createJob(newJob({ name, createdAt: at(day) }))));
+      const expected = created.map((c) => c.job).sort((a, b) => (a.createdAt === b.createdAt ? (a.jobId < b.jobId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1)).map((j) => j.jobId);
+
+      const first = await ledger.listJobs({ nameContains: name, limit: 2 });
+      await ledger.createJob(newJob({ name, createdAt: at(9) }));
+      const second = await ledger.listJobs({ nameContains: name, limit: 2, cursor: first.next as string });
+      const third = await ledger.listJobs({ nameContains: name, limit: 2, cursor: second.next as string });
+
+      expect(first.jobs.map((j) => j.jobId)).toEqual(expected.slice(0, 2));
+      expect(second.jobs.map((j) => j.jobId)).toEqual(expected.slice(2, 4));
+      expect(third.jobs.map((j) => j.jobId)).toEqual(expected.slice(4));
+      expect(third.next).toBeUndefined();
+    });
+
+    it('filters jobs by status, provider and a substring of the name, together', async () => {
+      const tag = randomUUID().slice(0, 8);
+      const failedLocal = await ledger.createJob(newJob({ name: `filter-${tag}-a` }));
+      await ledger.markSubmitFailed(failedLocal.job.jobId, 'refused', failedLocal.job.createdAt);
+      const failedSageMaker = await ledger.createJob(newJob({ name: `filter-${tag}-b`, provider: 'sagemaker' }));
+      await ledger.markSubmitFailed(failedSageMaker.job.jobId, 'refused', failedSageMaker.job.createdAt);
+      const submitting = await ledger.createJob(newJob({ name: `filter-${tag}-c` }));
+      await ledger.createJob(newJob({ name: 'someone-else' }));
+
+      const ids = async (query: Parameters<typeof ledger.listJobs>[0]) => (await ledger.listJobs(query)).jobs.map((j) => j.jobId).sort();
+
+      expect(await ids({ nameContains: tag })).toEqual([failedLocal.job.jobId, failedSageMaker.job.jobId, submitting.job.jobId].sort());
+      expect(await ids({ nameContains: tag, status: 'failed' })).toEqual([failedLocal.job.jobId, failedSageMaker.job.jobId].sort());
+      expect(await ids({ nameContains: tag, status: 'failed', provider: 'sagemaker' })).toEqual([failedSageMaker.job.jobId]);
+      expect(await ids({ nameContains: `${tag}-c`, status: 'failed' })).toEqual([]);
+    });
+
+    it('refuses a cursor it did not make, naming cursor, before reading anything', async () => {
+      const forged = Buffer.from(JSON.stringify({ pk: 'JOB#x', sk: 'META' })).toString('base64url');
+      await expect(ledger.listJobs({ cursor: forged })).rejects.toThrow(ValidationError);
+      await expect(ledger.listJobs({ cursor: 'not a cursor' })).rejects.toMatchObject({ issues: [{ path: 'cursor' }] });
     });
   });
 

@@ -63,7 +63,7 @@ describe('VertexProvider', () => {
   const spec = vertexSpec();
 
   const providerWith = (options: { pageSize?: number; location?: string } = {}) =>
-    new VertexProvider({ jobClient, project: PROJECT, location: options.location ?? LOCATION, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
+    new VertexProvider({ jobClient, project: PROJECT, location: options.location ?? LOCATION, checkCredentials: false, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
   const createJob = (provider: VertexProvider, jobId = JOB_ID, jobSpec = spec) =>
     provider.create({ jobId, providerJobName: provider.providerJobName(jobId), spec: jobSpec });
   const jobNameOf = (ref: ProviderJobRef) => ref.providerJobId as string;

@@ -118,7 +118,7 @@ describe('tuning templates against DynamoDB Local', () => {
       expect(listed.map((t) => t.name)).toEqual(['churn', 'other']);
       expect(listed[1]?.triggers.webhook?.secret).toBe('***');
       // the ledger's own scan of job heads is not confused by template items
-      expect(await ledger.listJobs()).toEqual([]);
+      expect((await ledger.listJobs()).jobs).toEqual([]);
       expect(await deleteTemplate(deps, { name: 'churn' })).toBe(true);
       expect(await getTemplate(deps, { name: 'churn' })).toBeUndefined();
       expect(await deleteTemplate(deps, { name: 'churn' })).toBe(false);

@@ -10,7 +10,8 @@ import { handleNotifyEvent } from '../../../shared/edge/notify-events';
 import { systemClock } from '../../../shared/ports/clock';
 import { newSubscriptionId, newWebhookSecret, SubscriptionExistsError, SubscriptionNotFoundError, type Subscription } from '../../../shared/ports/webhooks';
 import { addSubscription, removeSubscription, subscriptionView, SubscriptionValidationError } from '../../../shared/use-cases/manage-webhooks';
-import { notify, replayDeadLetters, specSubscriptionId, type NotifyDependencies } from '../../../shared/use-cases/notify';
+import { ABANDONED_DELIVERY, notify, replayDeadLetters, specSubscriptionId, type NotifyDependencies } from '../../../shared/use-cases/notify';
+import type { DeadLetter } from '../../../shared/ports/webhooks';
 import { freshLedger } from '../../support/dynamodb';
 
 interface Received {
@@ -167,6 +168,34 @@ describe('notify (webhooks)', () => {
     const last = receiver.at('/down').at(-1) as Received;
     expect(verify(subscription.secret, last)).toMatchObject({ data: event.detail });
     expect(last.headers['webhook-id']).toBe(event.id);
+  });
+
+  it('stops retrying on shutdown and records the delivery as a dead letter a replay sends', async () => {
+    const url = receiver.script('/shutdown', [{ status: 503 }]);
+    const subscription = await subscribe(url);
+    const event = finishedEvent();
+    const stop = new AbortController();
+    const abandoned: DeadLetter[] = [];
+    // the back-off never ends by itself: only the shutdown gets the delivery out of it
+    const stopping = { ...deps, sleep: () => new Promise<void>(() => undefined), shutdown: { signal: stop.signal, onAbandoned: (l: DeadLetter) => void abandoned.push(l) } };
+
+    const pending = notify(stopping, event);
+    await new Promise<void>((resolve) => {
+      const check = () => (receiver.at('/shutdown').length > 0 ? resolve() : setImmediate(check));
+      check();
+    });
+    stop.abort();
+    const result = await pending;
+
+    expect(result.targets[0]).toMatchObject({ outcome: 'dead-lettered', attempts: 1, status: 503, error: expect.stringContaining(ABANDONED_DELIVERY) });
+    expect(abandoned).toHaveLength(1);
+    expect(await store.listDeadLetters()).toEqual([expect.objectContaining({ subscriptionId: subscription.id, eventId: event.id, attempts: 1, lastError: expect.stringContaining('HTTP 503') })]);
+    // after the shutdown nothing more is sent, not even a first attempt
+    const later = await notify(stopping, finishedEvent());
+    expect(later.targets[0]).toMatchObject({ outcome: 'dead-lettered', attempts: 0 });
+    expect(receiver.at('/shutdown')).toHaveLength(1);
+
+    expect((await replayDeadLetters(deps)).map((r) => r.outcome)).toEqual(['delivered', 'delivered']);
   });
 
   it('keeps a dead letter whose replay fails again, and skips one whose subscription is gone', async () => {

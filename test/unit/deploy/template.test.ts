@@ -61,6 +61,7 @@ const DEAD_LETTER_ACTIONS = ['sqs:SendMessage'];
 const SUBMIT_ROUTES = [
   'DELETE /subscriptions/{id}',
   'DELETE /templates/{name}',
+  'GET /jobs',
   'GET /jobs/{jobId}',
   'GET /jobs/{jobId}/trials',
   'GET /models/{model}/champion',

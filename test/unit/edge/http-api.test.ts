@@ -129,6 +129,7 @@ describe('handleHttpRequest refuses hostile requests with a 4xx naming the field
 
   it('answers a wrong method with 405 and an unknown path with 404', async () => {
     expect((await call(request('PATCH', '/jobs/abc'))).statusCode).toBe(405);
+    expect((await call(request('DELETE', '/jobs'))).statusCode).toBe(405);
     expect((await call(request('PATCH', '/templates/abc'))).statusCode).toBe(405);
     expect((await call(request('GET', '/nothing/here'))).statusCode).toBe(404);
   });
@@ -224,5 +225,79 @@ describe('handleHttpRequest refuses hostile requests with a 4xx naming the field
       expect(errorOf(response).requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(logged[0]?.['requestId']).toBe(errorOf(response).requestId);
     });
+  });
+});
+
+describe('handleHttpRequest GET /jobs', () => {
+  let fixture: EdgeFixture;
+  let deps: EdgeFixture['deps'];
+  const call = (path: string) => handleHttpRequest(deps, request('GET', path));
+  const page = (response: HttpResponse) => JSON.parse(response.body) as { jobs: { jobId: string; name: string; provider: string }[]; next?: string };
+
+  /** Submits through the API, a second apart on the clock, so newest first is the reverse of this order. */
+  async function submitAll(specs: readonly Record<string, unknown>[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const spec of specs) {
+      const response = await handleHttpRequest(deps, request('POST', '/jobs', JSON.stringify(spec)));
+      expect(response.statusCode).toBe(202);
+      ids.push((JSON.parse(response.body) as { jobId: string }).jobId);
+    }
+    return ids;
+  }
+
+  beforeEach(async () => {
+    fixture = await edgeFixture('http-jobs');
+    let tick = 0;
+    deps = { ...fixture.deps, clock: { now: () => new Date(Date.UTC(2026, 10, 23, 10, 0, tick++)) } };
+  });
+
+  it('lists jobs newest first, filtered by status, provider and name', async () => {
+    const [a, b, c] = await submitAll([edgeSpec('local', 'churn-a'), edgeSpec('sagemaker', 'churn-b'), edgeSpec('local', 'fraud-c')]);
+
+    const all = await call('/jobs');
+    expect(all.statusCode).toBe(200);
+    expect(page(all)).toEqual({ jobs: [expect.objectContaining({ jobId: c }), expect.objectContaining({ jobId: b }), expect.objectContaining({ jobId: a })] });
+    expect(page(await call('/jobs?provider=local')).jobs.map((j) => j.jobId)).toEqual([c, a]);
+    expect(page(await call('/jobs?name=churn')).jobs.map((j) => j.jobId)).toEqual([b, a]);
+    expect(page(await call('/jobs?name=churn&provider=sagemaker')).jobs.map((j) => j.jobId)).toEqual([b]);
+    const status = page(all).jobs.map((j) => (j as { status?: string }).status)[0] as string;
+    expect(page(await call(`/jobs?status=${status}&name=fraud`)).jobs.map((j) => j.jobId)).toEqual([c]);
+    expect(page(await call(`/jobs?status=${status === 'failed' ? 'stopped' : 'failed'}`)).jobs).toEqual([]);
+  });
+
+  it('pages with limit and the next cursor until the last page, which has no next', async () => {
+    const ids = (await submitAll(['a', 'b', 'c', 'd', 'e'].map((n) => edgeSpec('local', `job-${n}`)))).reverse();
+
+    const first = page(await call('/jobs?limit=2'));
+    const second = page(await call(`/jobs?limit=2&cursor=${first.next}`));
+    const third = page(await call(`/jobs?limit=2&cursor=${second.next}`));
+
+    expect([first, second, third].map((p) => p.jobs.map((j) => j.jobId))).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    expect(third.next).toBeUndefined();
+  });
+
+  for (const [query, parameter] of [
+    ['status=done', 'status'],
+    ['provider=azure', 'provider'],
+    ['name=', 'name'],
+    ['limit=0', 'limit'],
+    ['limit=201', 'limit'],
+    ['limit=ten', 'limit'],
+    ['limit=1.5', 'limit'],
+    ['status=failed&status=stopped', 'status'],
+    ['cursor=%%%', 'cursor'],
+    [`cursor=${Buffer.from('{"createdAt":"2026-11-23T10:00:00Z"}').toString('base64url')}`, 'cursor'],
+    [`cursor=${Buffer.from('{"createdAt":"yesterday","jobId":"x"}').toString('base64url')}`, 'cursor'],
+  ] as const) {
+    it(`refuses ?${query.slice(0, 40)} with a 400 naming ${parameter}`, async () => {
+      const response = await call(`/jobs?${query}`);
+
+      expect(response.statusCode).toBe(400);
+      expect(issuePaths(response)).toEqual([parameter]);
+    });
+  }
+
+  it('takes limit=200, the largest page', async () => {
+    expect((await call('/jobs?limit=200')).statusCode).toBe(200);
   });
 });

@@ -147,4 +147,27 @@ describe('LocalBus', () => {
     expect(attempts).toBe(3);
     expect(bus.deadLetters).toHaveLength(1);
   });
+  it('runs background functions beside the limit, and drain({ except }) does not wait for them', async () => {
+    const { calls, targets } = recordingTargets();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const bus = new LocalBus({
+      rules: loadBusRules(SERVERLESS_YML),
+      targets: { ...targets, notify: () => held },
+      background: ['notify'],
+      concurrency: 1,
+    });
+    bus.inject(sample('tunewire/tuning-job-finished.json'));
+    bus.inject(sample('tunewire/tuning-job-finished.json'));
+    await bus.drain({ except: ['notify'] });
+    // both notify deliveries hang, yet the one slot served every other delivery
+    expect(calls.map((c) => c.fn).sort()).toEqual(['promote-best', 'promote-best', 'trigger', 'trigger']);
+    let drained = false;
+    const all = bus.drain().then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    release();
+    await all;
+    expect(drained).toBe(true);
+  });
 });

@@ -1,0 +1,204 @@
+import type { Command } from 'commander';
+import { setTimeout as delay } from 'node:timers/promises';
+import { JobNotFoundError, ValidationError } from '../domain/errors';
+import type { JobRecord } from '../domain/job';
+import { isTerminalJobStatus } from '../domain/status';
+import { parseJobQuery } from '../edge/job-query';
+import { jobView } from '../edge/views';
+import type { EmbeddedStack } from '../local-stack/embedded';
+import { reconcileJob } from '../use-cases/reconcile-job';
+import { jobExitCode, outcomeLine, promotionLine } from './outcome';
+import { describeJob, fmt, type Output } from './output';
+import { waitForJob } from './wait';
+
+/** `tunewire jobs` shows this many unless --limit says otherwise. */
+export const DEFAULT_JOBS_LIMIT = 50;
+/** The ledger reads every job for a list anyway; this only bounds what is printed. */
+export const MAX_JOBS_LIMIT = 10_000;
+/** Seconds between ledger reads while following a job, unless TUNEWIRE_POLL_SECONDS says otherwise. */
+const DEFAULT_POLL_SECONDS = { local: 2, cloud: 10 } as const;
+
+export interface JobCommandContext {
+  readonly io: Output;
+  readonly env: NodeJS.ProcessEnv;
+  /** The exit code a command that waited for a job sets from its outcome (see outcome.ts). */
+  readonly result: { code: number };
+  readonly withStack: <T>(work: (stack: EmbeddedStack) => Promise<T>) => Promise<T>;
+}
+
+/**
+ * How long ago, in its largest whole unit: `45s`, `3m`, `2h`, `4d`. A time in the future (another
+ * machine's clock) is `0s`.
+ *
+ * @example formatAge(3 * 3_600_000 + 59 * 60_000) // '3h'
+ */
+export function formatAge(elapsedMs: number): string {
+  const seconds = Math.max(0, Math.floor(elapsedMs / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+/**
+ * A job's trial counts in one cell: the total, then each status that has any, in the order the
+ * provider reported them; `-` before any are reported.
+ *
+ * @example trialCountsCell({ trialCounts: { succeeded: 10, failed: 2 } }) // '12: 10 succeeded, 2 failed'
+ */
+export function trialCountsCell(job: Pick<JobRecord, 'trialCounts'>): string {
+  const counts = Object.entries(job.trialCounts ?? {}).filter(([, n]) => n) as [string, number][];
+  if (counts.length === 0) return '-';
+  const total = counts.reduce((sum, [, n]) => sum + n, 0);
+  return `${total}: ${counts.map(([status, n]) => `${n} ${status}`).join(', ')}`;
+}
+
+/** The jobs as a table, in the order given, ages measured from `now`. */
+export function jobsTable(jobs: readonly JobRecord[], now: Date): string[] {
+  const head = ['job', 'name', 'provider', 'status', 'best', 'trials', 'age'];
+  const rows = jobs.map((j) => [j.jobId, j.name, j.provider, j.status, fmt(j.bestTrial?.objectiveValue), trialCountsCell(j), formatAge(now.getTime() - Date.parse(j.createdAt))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [render(head), ...rows.map(render)];
+}
+
+/**
+ * Milliseconds between reads while following a job: TUNEWIRE_POLL_SECONDS when set (a positive
+ * number, else bad input), otherwise 2 s for a local job and 10 s for a cloud one.
+ */
+export function pollIntervalMs(env: NodeJS.ProcessEnv, provider: JobRecord['provider']): number {
+  const raw = env.TUNEWIRE_POLL_SECONDS;
+  if (raw === undefined || raw === '') return (provider === 'local' ? DEFAULT_POLL_SECONDS.local : DEFAULT_POLL_SECONDS.cloud) * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new ValidationError('environment', [{ path: 'TUNEWIRE_POLL_SECONDS', message: `must be a number of seconds above 0, not ${raw}` }]);
+  }
+  return seconds * 1000;
+}
+
+export interface FollowOptions {
+  /** The job as it stands now; called once per interval. */
+  readonly read: () => Promise<JobRecord>;
+  readonly intervalMs: number;
+  /** Called with the first reading and with each one whose status or trial counts differ. */
+  readonly onChange: (job: JobRecord) => void;
+  readonly sleep?: (ms: number) => Promise<unknown>;
+}
+
+/**
+ * Reads a job every `intervalMs` until it is terminal, reporting each change; returns the job as
+ * it ended.
+ *
+ * 1. Read the job.
+ * 2. When its status or trial counts differ from the last reading, report it.
+ * 3. Terminal: return it. Otherwise sleep the interval and go to 1.
+ */
+export async function followJob(options: FollowOptions): Promise<JobRecord> {
+  const sleep = options.sleep ?? delay;
+  let last: string | undefined;
+  for (;;) {
+    const job = await options.read();
+    const seen = JSON.stringify([job.status, Object.entries(job.trialCounts ?? {}).sort()]);
+    if (seen !== last) options.onChange(job);
+    last = seen;
+    if (isTerminalJobStatus(job.status)) return job;
+    await sleep(options.intervalMs);
+  }
+}
+
+/**
+ * The job from the ledger, for following it. A cloud job's events do not reach this process, so a
+ * job not yet ended is described first, as the reconciler does (`submit --wait` does the same).
+ */
+function readerOf(stack: EmbeddedStack, jobId: string): () => Promise<JobRecord> {
+  const get = async () => {
+    const job = await stack.deps.ledger.getJob(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    return job;
+  };
+  return async () => {
+    const job = await get();
+    if (job.provider === 'local' || isTerminalJobStatus(job.status)) return job;
+    await reconcileJob(stack.deps, job, 'cli-watch');
+    return get();
+  };
+}
+
+/** Follows a job, printing its status block (or JSON) on each change; sets the exit code from its end. */
+export async function watchJob(ctx: JobCommandContext, stack: EmbeddedStack, job: JobRecord, options: { json?: boolean }): Promise<void> {
+  const { io } = ctx;
+  let printed = false;
+  const final = await followJob({
+    read: readerOf(stack, job.jobId),
+    intervalMs: pollIntervalMs(ctx.env, job.provider),
+    onChange: (current) => {
+      if (options.json) return io.json(jobView(current));
+      if (printed) io.line();
+      printed = true;
+      describeJob(current).forEach((l) => io.line(l));
+    },
+  });
+  ctx.result.code = jobExitCode(final);
+  if (!options.json) io.line(outcomeLine(final));
+}
+
+/** `tunewire jobs` and `tunewire wait`. */
+export function registerJobCommands(program: Command, ctx: JobCommandContext): void {
+  const { io } = ctx;
+  program
+    .command('jobs')
+    .description('jobs in the ledger, newest first')
+    .option('--status <status>', 'only jobs in this status')
+    .option('--provider <provider>', 'only jobs on this provider')
+    .option('--name <substring>', 'only jobs whose name contains this')
+    .option('--limit <n>', `at most this many jobs (default ${DEFAULT_JOBS_LIMIT})`)
+    .option('--json', 'print JSON')
+    .action((opts: { status?: string; provider?: string; name?: string; limit?: string; json?: boolean }) => {
+      // bad filters are refused before the stack is touched
+      const query = parseJobQuery(
+        { status: opts.status, provider: opts.provider, name: opts.name, limit: opts.limit },
+        { subject: 'options', label: (p) => `--${p}`, defaultLimit: DEFAULT_JOBS_LIMIT, maxLimit: MAX_JOBS_LIMIT },
+      );
+      return ctx.withStack(async (stack) => {
+        const { jobs, next } = await stack.deps.ledger.listJobs(query);
+        if (opts.json) return io.json(jobs.map(jobView));
+        if (jobs.length === 0) return io.line('no jobs');
+        jobsTable(jobs, new Date()).forEach((l) => io.line(l));
+        if (next) io.line(`(the ${jobs.length} newest shown; --limit shows more)`);
+      });
+    });
+
+  program
+    .command('wait <job>')
+    .description('wait for a job to end; the exit code says how it ended (0 succeeded, 3 failed, 4 stopped, 5 no objective)')
+    .option('--json', 'print JSON')
+    .action((jobId: string, opts: { json?: boolean }) =>
+      ctx.withStack(async (stack) => {
+        const job = await stack.deps.ledger.getJob(jobId);
+        if (!job) throw new JobNotFoundError(jobId);
+        const { final, promotionText } = await waitUntilEnded(ctx, stack, job, opts);
+        ctx.result.code = jobExitCode(final);
+        if (opts.json) return io.json(jobView(final));
+        describeJob(final).forEach((l) => io.line(l));
+        if (promotionText) io.line(promotionText);
+        io.line(outcomeLine(final));
+      }),
+    );
+}
+
+/**
+ * 1. A job already ended is its own answer.
+ * 2. A cloud job: the reconcile loop `submit --wait` uses, which also waits for its promotion.
+ * 3. A local job runs in the process that submitted it: read the ledger until it ends.
+ */
+async function waitUntilEnded(ctx: JobCommandContext, stack: EmbeddedStack, job: JobRecord, opts: { json?: boolean }): Promise<{ final: JobRecord; promotionText?: string }> {
+  if (isTerminalJobStatus(job.status)) return { final: job };
+  if (job.provider !== 'local') {
+    const waited = await waitForJob(stack, job.jobId, ctx.io, { quiet: Boolean(opts.json) });
+    if (!waited.promotion) return { final: waited.job };
+    const championExists = Boolean(await stack.deps.ledger.getChampion(waited.promotion.model));
+    return { final: waited.job, promotionText: promotionLine(waited.promotion, championExists) };
+  }
+  const intervalMs = pollIntervalMs(ctx.env, job.provider);
+  return { final: await followJob({ read: readerOf(stack, job.jobId), intervalMs, onChange: () => undefined }) };
+}
