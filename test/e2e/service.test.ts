@@ -195,7 +195,8 @@ describe('the shared local service', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain(`asked local job ${job?.jobId} to stop`);
     const submitted = await submit;
-    expect(submitted.code, submitted.stderr).toBe(0);
+    // a job that was stopped exits 4 (README: exit codes)
+    expect(submitted.code, submitted.stderr).toBe(4);
     expect(JSON.parse(submitted.stdout)).toMatchObject({ status: 'stopped' });
     expect(existsSync(join(home, 'service.json'))).toBe(false);
   }, 180_000);
