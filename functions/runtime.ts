@@ -5,6 +5,7 @@ import { emfRecord, type MetricValues } from '../shared/observability/metrics';
 import { cloudProviderEntries, providerSettingsFrom } from '../shared/provider-bindings';
 import { loadWebhookConfig } from '../shared/webhooks-composition';
 import type { HandledEvent } from '../shared/use-cases/provider-events';
+import { describeError } from '../shared/observability/describe-error';
 
 let dependencies: Promise<AppDependencies> | undefined;
 
@@ -108,18 +109,6 @@ function write(
       },
     }),
   );
-}
-
-function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const { code, retryable } = error as Error & { code?: unknown; retryable?: unknown };
-  return {
-    name: error.name,
-    message: error.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(typeof retryable === 'boolean' ? { retryable } : {}),
-    ...(error.stack ? { stack: error.stack } : {}),
-  };
 }
 
 /**

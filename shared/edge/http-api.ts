@@ -13,6 +13,7 @@ import type { TemplateDependencies } from '../use-cases/manage-templates';
 import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
 import type { NotifyDependencies } from '../use-cases/notify';
 import { SubscriptionNotFoundError } from '../ports/webhooks';
+import { describeError } from '../observability/describe-error';
 
 /** The API's dependencies: the use cases', plus the webhook store where this deployment has one. */
 type ApiDependencies = Dependencies & { readonly webhooks?: NotifyDependencies };
@@ -230,18 +231,6 @@ async function answer(deps: ApiDependencies, req: HttpRequest): Promise<HttpResp
     if (error instanceof TunewireError && !error.retryable) return problem(422, error.code, error.message);
     throw error;
   }
-}
-
-function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const { code, retryable } = error as Error & { code?: unknown; retryable?: unknown };
-  return {
-    name: error.name,
-    message: error.message,
-    ...(typeof code === 'string' ? { code } : {}),
-    ...(typeof retryable === 'boolean' ? { retryable } : {}),
-    ...(error.stack ? { stack: error.stack } : {}),
-  };
 }
 
 function logToStderr(entry: Record<string, unknown>): void {

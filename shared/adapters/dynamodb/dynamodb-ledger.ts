@@ -215,12 +215,31 @@ export class DynamoDbLedger implements Ledger {
     // becomes `pending`. A retried submit, or a provider event that moved the job on meanwhile,
     // finds it past `submitting`: the stored job is returned unchanged.
     const x = new Expression();
-    const jobExists = 'attribute_exists(pk)';
-    const stillSubmitting = `${x.name('status')} = ${x.value('submitting', 'submitting')}`;
     // `pending` is announced by Tuning Job Submitted, not by a status change
     const update = x.set({ status: 'pending', announcedStatus: 'pending', providerJobId, updatedAt: at, [BY_ACTIVE_INDEX.sortKey]: at }, [
       `${x.name('version')} = ${x.name('version')} + ${x.value('one', 1)}`,
     ]);
+    return this.updateWhileSubmitting(jobId, x, update);
+  }
+
+  async markSubmitFailed(jobId: string, reason: string, at: string): Promise<JobRecord> {
+    // Timeline: createJob wrote META in `submitting` -> the provider refused the create (no
+    // credentials, a rejected request) -> here the job becomes `failed`, leaving byActive so the
+    // reconciler never describes a job the provider does not have. A retry, or an event, that
+    // moved the job on meanwhile finds it past `submitting`: the stored job is returned unchanged.
+    const x = new Expression();
+    const update = x.set(
+      { status: 'failed', failureReason: reason, endReason: 'the provider refused the create', updatedAt: at },
+      [`${x.name('version')} = ${x.name('version')} + ${x.value('one', 1)}`],
+      [BY_ACTIVE_INDEX.partitionKey, BY_ACTIVE_INDEX.sortKey],
+    );
+    return this.updateWhileSubmitting(jobId, x, update);
+  }
+
+  /** Applies `update` to the job's META if it is still `submitting`; either way returns the job as stored. */
+  private async updateWhileSubmitting(jobId: string, x: Expression, update: string): Promise<JobRecord> {
+    const jobExists = 'attribute_exists(pk)';
+    const stillSubmitting = `${x.name('status')} = ${x.value('submitting', 'submitting')}`;
     try {
       const { Attributes } = await this.withConflictRetry(() =>
         this.client.send(
@@ -244,41 +263,6 @@ export class DynamoDbLedger implements Ledger {
     }
   }
 
-  async markSubmitFailed(jobId: string, reason: string, at: string): Promise<JobRecord> {
-    // Timeline: createJob wrote META in `submitting` -> the provider refused the create (no
-    // credentials, a rejected request) -> here the job becomes `failed`, leaving byActive so the
-    // reconciler never describes a job the provider does not have. A retry, or an event, that
-    // moved the job on meanwhile finds it past `submitting`: the stored job is returned unchanged.
-    const x = new Expression();
-    const jobExists = 'attribute_exists(pk)';
-    const stillSubmitting = `${x.name('status')} = ${x.value('submitting', 'submitting')}`;
-    const update = x.set(
-      { status: 'failed', failureReason: reason, endReason: 'the provider refused the create', updatedAt: at },
-      [`${x.name('version')} = ${x.name('version')} + ${x.value('one', 1)}`],
-      [BY_ACTIVE_INDEX.partitionKey, BY_ACTIVE_INDEX.sortKey],
-    );
-    try {
-      const { Attributes } = await this.withConflictRetry(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: this.metaKey(jobId),
-            UpdateExpression: update,
-            ConditionExpression: `${jobExists} AND ${stillSubmitting}`,
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            ...x.attributes(),
-          }),
-        ),
-      );
-      if (!Attributes) throw new JobNotFoundError(jobId);
-      return jobFromItem(Attributes);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      if (!error.Item) throw new JobNotFoundError(jobId);
-      return jobFromItem(error.Item);
-    }
-  }
 
   async transitionJob(input: { readonly job: JobRecord; readonly observation: JobObservation; readonly arrival: ArrivalRecord }): Promise<TransitionResult> {
     const { job, observation, arrival } = input;
