@@ -1,34 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../support/cli';
 import { deriveJobId } from '../../shared/domain/job';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'tunewire.mjs');
-const run = promisify(execFile);
 
 /** Google's credential sources and metadata-server settings: none of them reach the CLI here. */
 const GOOGLE_ENV = ['GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG', 'GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'GCE_METADATA_HOST', 'GCE_METADATA_IP', 'METADATA_SERVER_DETECTION', 'TUNEWIRE_VERTEX_ENDPOINT'];
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real CLI in a child process with exactly `env` on top of PATH. */
-async function tunewire(args: string[], env: Record<string, string>): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const tunewire = (args: string[], env: Record<string, string>) => runCli(args, env, { inherit: false });
 
 describe('tunewire submit to Vertex without Google credentials', () => {
   let env: Record<string, string>;
