@@ -41,7 +41,7 @@ export function formatAge(elapsedMs: number): string {
 }
 
 /**
- * A job's trial counts in one cell: the total, then each status that has any, in the order the
+ * A job's trial counts in one cell: the total, then each status with at least one trial, in the order the
  * provider reported them; `-` before any are reported.
  *
  * @example trialCountsCell({ trialCounts: { succeeded: 10, failed: 2 } }) // '12: 10 succeeded, 2 failed'
