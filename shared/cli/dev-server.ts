@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TunewireError } from '../domain/errors';
-import { bodyTooLarge, handleHttpRequest, MAX_BODY_BYTES, type HttpResponse } from '../edge/http-api';
+import { bodyTooLarge, handleHttpRequest, MAX_BODY_BYTES, type HttpRequest, type HttpResponse } from '../edge/http-api';
 
 /** What the HTTP API runs on: the use cases' dependencies, with the webhook and template stores where there are some. */
 export type DevApiDependencies = Parameters<typeof handleHttpRequest>[0];
@@ -105,11 +105,17 @@ export interface DevServer {
   /** `http://127.0.0.1:<port>`; the port the OS gave when 0 was asked for. */
   readonly url: string;
   readonly port: number;
-  /** Starts passing guarded requests to the HTTP API; until then they are answered 503. */
-  serve(deps: DevApiDependencies): void;
+  /**
+   * Starts passing guarded requests to the HTTP API; until then they are answered 503. `routes`,
+   * when given, answers first; a request it returns undefined for goes on to the API.
+   */
+  serve(deps: DevApiDependencies, routes?: ExtraRoutes): void;
   /** Stops listening and drops open connections; calling it again returns the same promise. */
   close(): Promise<void>;
 }
+
+/** Routes a server offers beside the HTTP API (the local service's engine routes). */
+export type ExtraRoutes = (req: HttpRequest) => Promise<HttpResponse | undefined>;
 
 export interface DevServerOptions {
   /** 0 lets the OS pick one. */
@@ -130,12 +136,13 @@ export interface DevServerOptions {
  */
 export async function listenDevServer(options: DevServerOptions): Promise<DevServer> {
   let deps: DevApiDependencies | undefined;
+  let routes: ExtraRoutes | undefined;
   let port = options.port;
   const server = createServer((req, res) => {
     const refused = refuseDevRequest({ method: req.method ?? 'GET', headers: headersOf(req) }, { port, token: options.token });
     if (refused) return answer(req, res, refused, { close: true });
     if (!deps) return answer(req, res, problem(503, 'DEV.STARTING', 'the local stack is still starting', { 'retry-after': '1' }), { close: true });
-    forward(deps, req, res);
+    forward(deps, routes, req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new DevPortInUseError(DEV_HOST, options.port, { cause: error }) : error));
@@ -147,7 +154,8 @@ export async function listenDevServer(options: DevServerOptions): Promise<DevSer
   return {
     url: `http://${DEV_HOST}:${port}`,
     port,
-    serve: (ready) => {
+    serve: (ready, extra) => {
+      routes = extra;
       deps = ready;
     },
     close: () => (closing ??= closeServer(server)),
@@ -175,7 +183,7 @@ function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
 }
 
-function forward(deps: DevApiDependencies, req: IncomingMessage, res: ServerResponse): void {
+function forward(deps: DevApiDependencies, routes: ExtraRoutes | undefined, req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {
@@ -186,10 +194,9 @@ function forward(deps: DevApiDependencies, req: IncomingMessage, res: ServerResp
   req.on('end', () => {
     // The dev token is this server's business; the API behind it never sees it.
     const { authorization: _token, ...headers } = headersOf(req);
+    const request: HttpRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
     const response: Promise<HttpResponse> =
-      size > MAX_BODY_BYTES
-        ? Promise.resolve(bodyTooLarge())
-        : handleHttpRequest(deps, { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') });
+      size > MAX_BODY_BYTES ? Promise.resolve(bodyTooLarge()) : (async () => (await routes?.(request)) ?? handleHttpRequest(deps, request))();
     response
       .then((done) => answer(req, res, done))
       // handleHttpRequest answers its own failures; this is only a last guard, and tells no internals

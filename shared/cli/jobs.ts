@@ -7,9 +7,10 @@ import { parseJobQuery } from '../edge/job-query';
 import { jobView } from '../edge/views';
 import type { EmbeddedStack } from '../local-stack/embedded';
 import { reconcileJob } from '../use-cases/reconcile-job';
-import { jobExitCode, outcomeLine, promotionLine } from './outcome';
+import { EXIT, jobExitCode, outcomeLine, promotionLine } from './outcome';
+import { attendJob } from './attend';
 import { describeJob, fmt, type Output } from './output';
-import { waitForJob } from './wait';
+import { checkEngine } from './wait';
 
 /** `tunewire jobs` shows this many unless --limit says otherwise. */
 export const DEFAULT_JOBS_LIMIT = 50;
@@ -118,6 +119,8 @@ function readerOf(stack: EmbeddedStack, jobId: string): () => Promise<JobRecord>
   };
   return async () => {
     const job = await get();
+    // a local job whose engine is gone is never going to end by itself: say so (JobInterruptedError)
+    if (job.provider === 'local' && !isTerminalJobStatus(job.status)) await checkEngine(stack, job);
     if (job.provider === 'local' || isTerminalJobStatus(job.status)) return job;
     await reconcileJob(stack.deps, job, 'cli-watch');
     return get();
@@ -170,13 +173,14 @@ export function registerJobCommands(program: Command, ctx: JobCommandContext): v
 
   program
     .command('wait <job>')
-    .description('wait for a job to end; the exit code says how it ended (0 succeeded, 3 failed, 4 stopped, 5 no objective)')
+    .description('wait for a job to end; the exit code says how it ended (0 succeeded, 3 failed, 4 stopped, 5 no objective, 6 interrupted)')
     .option('--json', 'print JSON')
     .action((jobId: string, opts: { json?: boolean }) =>
       ctx.withStack(async (stack) => {
         const job = await stack.deps.ledger.getJob(jobId);
         if (!job) throw new JobNotFoundError(jobId);
-        const { final, promotionText } = await waitUntilEnded(ctx, stack, job, opts);
+        const { final, promotionText, detached } = await waitUntilEnded(ctx, stack, job, opts);
+        if (detached) return void (ctx.result.code = EXIT.detached);
         ctx.result.code = jobExitCode(final);
         if (opts.json) return io.json(jobView(final));
         describeJob(final).forEach((l) => io.line(l));
@@ -187,18 +191,19 @@ export function registerJobCommands(program: Command, ctx: JobCommandContext): v
 }
 
 /**
- * 1. A job already ended is its own answer.
- * 2. A cloud job: the reconcile loop `submit --wait` uses, which also waits for its promotion.
- * 3. A local job runs in the process that submitted it: read the ledger until it ends.
+ * The wait `submit` does (for a cloud job, describing it as the reconciler does), up to its
+ * promotion; a job that has ended already waits only for that. Ctrl-C stops the waiting, and a
+ * second one the job (attend.ts).
  */
-async function waitUntilEnded(ctx: JobCommandContext, stack: EmbeddedStack, job: JobRecord, opts: { json?: boolean }): Promise<{ final: JobRecord; promotionText?: string }> {
-  if (isTerminalJobStatus(job.status)) return { final: job };
-  if (job.provider !== 'local') {
-    const waited = await waitForJob(stack, job.jobId, ctx.io, { quiet: Boolean(opts.json) });
-    if (!waited.promotion) return { final: waited.job };
-    const championExists = Boolean(await stack.deps.ledger.getChampion(waited.promotion.model));
-    return { final: waited.job, promotionText: promotionLine(waited.promotion, championExists) };
-  }
-  const intervalMs = pollIntervalMs(ctx.env, job.provider);
-  return { final: await followJob({ read: readerOf(stack, job.jobId), intervalMs, onChange: () => undefined }) };
+async function waitUntilEnded(
+  ctx: JobCommandContext,
+  stack: EmbeddedStack,
+  job: JobRecord,
+  opts: { json?: boolean },
+): Promise<{ final: JobRecord; promotionText?: string; detached?: boolean }> {
+  const waited = await attendJob(stack, job, ctx.io, { quiet: Boolean(opts.json), env: ctx.env });
+  if (waited.detached) return { final: waited.job, detached: true };
+  if (!waited.promotion) return { final: waited.job };
+  const championExists = Boolean(await stack.deps.ledger.getChampion(waited.promotion.model));
+  return { final: waited.job, promotionText: promotionLine(waited.promotion, championExists) };
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobNotFoundError, SpecValidationError, TunewireError, UnknownProviderError, ValidationError } from '../domain/errors';
-import { deriveJobId } from '../domain/job';
+import { deriveJobId, type JobRecord } from '../domain/job';
+import { isTerminalJobStatus } from '../domain/status';
 import { PROVIDERS, countHyperparameters, parseSpecText, readYamlText, type TuningSpec } from '../domain/spec';
 import { jobView, trialView } from '../edge/views';
 import { openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
@@ -17,7 +18,8 @@ import { devBanner, listenDevServer } from './dev-server';
 import { readOrCreateApiToken } from '../local-stack/state-dir';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
 import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
-import { waitForJob } from './wait';
+import { JobInterruptedError, waitForJob } from './wait';
+import { attendJob, type AttendResult } from './attend';
 import { EXIT, gridWarning, jobExitCode, outcomeLine, promotionLine } from './outcome';
 import { anchorTrialCwd } from './spec-file';
 import { gridSize } from '../adapters/local/search';
@@ -71,6 +73,26 @@ function warnAboutGrid(io: Output, spec: TuningSpec): void {
   if (warning) io.error(`warning: ${warning}`);
 }
 
+/**
+ * The end of a command that submitted or resumed a job: the job's status block (or JSON), then,
+ * when it waited, the promotion and the outcome, with the exit code they mean (outcome.ts).
+ */
+async function reportJob(ctx: Context, stack: EmbeddedStack, job: JobRecord, waited: AttendResult | undefined, opts: { json?: boolean }): Promise<void> {
+  const { io } = ctx;
+  const final = waited?.job ?? job;
+  if (waited?.detached) {
+    ctx.result.code = EXIT.detached;
+    if (opts.json) io.json(jobView(final));
+    return;
+  }
+  if (waited) ctx.result.code = jobExitCode(final);
+  if (opts.json) return io.json(jobView(final));
+  describeJob(final).forEach((l) => io.line(l));
+  if (!waited) return io.line(`follow it: tunewire wait ${final.jobId}`);
+  if (waited.promotion) io.line(promotionLine(waited.promotion, Boolean(await stack.deps.ledger.getChampion(waited.promotion.model))));
+  io.line(outcomeLine(final));
+}
+
 async function withStack<T>(ctx: Context, work: (stack: EmbeddedStack) => Promise<T>): Promise<T> {
   const stack = await openEmbeddedStack({ home: ctx.home, root: ROOT });
   try {
@@ -115,9 +137,10 @@ function buildProgram(ctx: Context): Command {
 
   program
     .command('submit <spec>')
-    .description('submit a tuning job (local jobs run in this process, so it waits for them)')
+    .description('submit a tuning job; waits for a local one unless --no-wait (Ctrl-C stops waiting, the job goes on)')
     .addOption(providerOption())
-    .option('--wait', 'wait for the job to finish and be promoted')
+    .option('--wait', 'wait for the job to finish and be promoted (the default for a local job)')
+    .option('--no-wait', 'return once the job is submitted; follow it with tunewire wait')
     .option('--idempotency-key <key>', 'the same key always means the same job')
     .option('--json', 'print JSON')
     .action((file: string, opts: { provider?: string; wait?: boolean; idempotencyKey?: string; json?: boolean }) => {
@@ -128,15 +151,32 @@ function buildProgram(ctx: Context): Command {
       return withStack(ctx, async (stack) => {
         const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
-        const waited = opts.wait || job.provider === 'local' ? await waitForJob(stack, job.jobId, io, { quiet: Boolean(opts.json) }) : undefined;
-        const final = waited?.job ?? job;
-        if (waited) ctx.result.code = jobExitCode(final);
-        if (opts.json) return io.json(jobView(final));
-        describeJob(final).forEach((l) => io.line(l));
-        if (waited?.promotion) io.line(promotionLine(waited.promotion, Boolean(await stack.deps.ledger.getChampion(waited.promotion.model))));
-        if (waited) io.line(outcomeLine(final));
+        const runsHere = job.provider === 'local' && stack.localProvider.runsHere;
+        if (runsHere && opts.wait === false) io.error('note: waiting anyway: the ledger is not the local service\'s, so this job\'s trials run in this process');
+        const wait = runsHere || (opts.wait ?? job.provider === 'local');
+        await reportJob(ctx, stack, job, wait ? await attendJob(stack, job, io, { quiet: Boolean(opts.json), env: ctx.env }) : undefined, opts);
       });
     });
+
+  program
+    .command('resume <job>')
+    .description('continue an interrupted local job (its engine exited) with the rest of its budget, keeping its finished trials')
+    .option('--no-wait', 'return once it runs again; follow it with tunewire wait')
+    .option('--json', 'print JSON')
+    .action((jobId: string, opts: { wait?: boolean; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const job = await stack.deps.ledger.getJob(jobId);
+        if (!job) throw new JobNotFoundError(jobId);
+        if (job.provider !== 'local') {
+          throw new ValidationError('job', [{ path: 'job', message: `${jobId} runs on ${job.provider}; only local jobs are resumed (a cloud job can warm-start a new one: warmStart.from)` }]);
+        }
+        if (isTerminalJobStatus(job.status)) throw new ValidationError('job', [{ path: 'job', message: `${jobId} has already ${job.status}; there is nothing to resume` }]);
+        const { resumed } = await stack.localProvider.resume(job.providerJobName, { env: ctx.env });
+        if (!opts.json) io.line(resumed ? `resumed ${jobId}: its finished trials are kept, the rest of its budget runs` : `${jobId} is running already`);
+        const wait = stack.localProvider.runsHere || opts.wait !== false;
+        await reportJob(ctx, stack, job, wait ? await attendJob(stack, job, io, { quiet: Boolean(opts.json), env: ctx.env }) : undefined, opts);
+      }),
+    );
 
   program
     .command('status <job>')
@@ -311,7 +351,11 @@ function buildProgram(ctx: Context): Command {
         io.line(`tunewire demo: ${spec.name}, ${spec.strategy} search, ${spec.budget.maxTrials} trials, ${spec.budget.parallelTrials} at a time, on ${spec.provider}`);
         const { job } = await submitJob(stack.deps, { spec, trigger: 'demo' });
         io.line(`submitted ${job.jobId}`);
-        const { job: final, promotion } = await waitForJob(stack, job.jobId, io);
+        const { job: final, promotion, detached } = await attendJob(stack, job, io, { env: ctx.env });
+        if (detached) {
+          ctx.result.code = EXIT.detached;
+          return;
+        }
         const best = final.bestTrial;
         ctx.result.code = jobExitCode(final);
         io.line(outcomeLine(final));
@@ -366,6 +410,10 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     return ctx.result.code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    if (error instanceof JobInterruptedError) {
+      io.error(error.message);
+      return EXIT.jobInterrupted;
+    }
     if (error instanceof ValidationError || error instanceof JobNotFoundError || error instanceof UnknownProviderError) {
       io.error(`error: ${error.message}`);
       return EXIT_BAD_INPUT;

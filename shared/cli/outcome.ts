@@ -3,8 +3,9 @@ import type { TuningSpec } from '../domain/spec';
 import type { PromotionRecord } from '../ports/ledger';
 
 /**
- * The CLI's exit codes. 1 and 2 are about the command itself; 3 to 5 say how a job it waited for
- * ended, so a script can tell "the job failed" from "tunewire failed".
+ * The CLI's exit codes. 1 and 2 are about the command itself; 3 to 6 say how a job it waited for
+ * ended (or why it cannot end), so a script can tell "the job failed" from "tunewire failed";
+ * 130 is Ctrl-C: the command stopped waiting, the job goes on.
  */
 export const EXIT = {
   ok: 0,
@@ -13,6 +14,10 @@ export const EXIT = {
   jobFailed: 3,
   jobStopped: 4,
   noObjective: 5,
+  /** A local job whose engine exited before it finished: `tunewire resume` continues it. */
+  jobInterrupted: 6,
+  /** Ctrl-C: detached from the job, which goes on where it runs. */
+  detached: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -1,3 +1,4 @@
+import { ENGINE_LOST_FLAG } from '../adapters/local/local-provider';
 import type { JobRecord } from '../domain/job';
 import type { Trial } from '../domain/trial';
 import type { Champion } from '../ports/ledger';
@@ -39,6 +40,9 @@ export function describeJob(job: JobRecord): string[] {
     `status     ${job.status}${job.providerStatus ? ` [${job.providerStatus}]` : ''}${job.failureReason ? `: ${job.failureReason}` : ''}`,
     `objective  ${job.spec.objective.goal} ${job.spec.objective.metric}`,
     ...(job.endReason ? [`ended      ${job.endReason}`] : []),
+    ...(job.status === 'paused' && job.flags?.includes(ENGINE_LOST_FLAG)
+      ? [`resume     its local engine exited before it finished: \`tunewire resume ${job.jobId}\` continues it, \`tunewire stop ${job.jobId}\` ends it`]
+      : []),
     `trials     ${counts ?? 'none reported yet'}`,
     `best       ${job.bestTrial ? `${job.bestTrial.trialId} = ${fmt(job.bestTrial.objectiveValue)} ${hyper(job.bestTrial)}` : '-'}`,
     `created    ${job.createdAt}, updated ${job.updatedAt}`,

@@ -15,7 +15,8 @@ import { coreTargets } from '../edge/handlers';
 import { systemClock } from '../ports/clock';
 import { ProviderCatalog, type Dependencies } from '../use-cases/dependencies';
 import { attachService, type AttachedService } from './service';
-import { ensurePrivateDir } from './state-dir';
+import { ensurePrivateDir, readOrCreateApiToken } from './state-dir';
+import { ServiceLocalEngine, type EngineAddress, type LocalEngine } from './engine-api';
 import { cloudProviderEntries, providerSettingsFrom } from '../provider-bindings';
 
 export const LOCAL_TABLE = 'tunewire-local';
@@ -24,7 +25,8 @@ export interface EmbeddedStack {
   /** Everything the use cases need, the template store and the webhook dependencies included. */
   readonly deps: AppDependencies;
   readonly bus: LocalBus;
-  readonly localProvider: LocalProvider;
+  /** The service's engine when the stack is attached to it; this process's own otherwise. */
+  readonly localProvider: LocalEngine;
   readonly dynamoEndpoint: string;
   /** The production handler bodies by function name, as serverless.yml names them. */
   readonly targets: Readonly<Record<string, (event: unknown) => Promise<unknown>>>;
@@ -45,24 +47,37 @@ export interface EmbeddedStackOptions {
 
 /**
  * The embedded default: the state directory's shared service (started on first need, see
- * service.ts) owns DynamoDB Local on `<home>/dynamodb`; this process attaches to it for as long as
- * the stack is open, and brings its own local bus and engine. `TUNEWIRE_DYNAMODB_ENDPOINT` or
- * `AWS_ENDPOINT_URL_DYNAMODB` point the ledger at any other DynamoDB, and then no service is involved.
+ * service.ts) owns DynamoDB Local on `<home>/dynamodb` and runs the local engine, so local jobs
+ * outlive the command that submitted them; this process attaches to it for as long as the stack is
+ * open, with its own bus for the events it publishes. `TUNEWIRE_DYNAMODB_ENDPOINT` or
+ * `AWS_ENDPOINT_URL_DYNAMODB` point the ledger at any other DynamoDB, and then no service is
+ * involved: local jobs run in this process, and end with it.
  */
 export async function openEmbeddedStack(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedStack> {
   ensurePrivateDir(options.home);
   const external = env.TUNEWIRE_DYNAMODB_ENDPOINT ?? env.AWS_ENDPOINT_URL_DYNAMODB;
   const service = external ? undefined : await attachService(options.home, { env });
   const dynamoEndpoint = external ?? (service as AttachedService).info.dynamoEndpoint;
+  const apiUrl = service?.info.apiUrl;
+  // a service started by an older tunewire has no engine to offer: this process runs its own
+  const engine: EngineChoice = apiUrl ? { kind: 'service', address: { url: apiUrl, token: readOrCreateApiToken(options.home).token } } : { kind: 'here' };
   try {
-    return await assemble(options, env, dynamoEndpoint, async () => service?.release());
+    return await assemble(options, env, dynamoEndpoint, engine, async () => service?.release());
   } catch (error) {
     service?.release();
     throw error;
   }
 }
 
-async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, dynamoEndpoint: string, release: () => Promise<void>): Promise<EmbeddedStack> {
+/** The service's own stack: its ledger is the DynamoDB Local it started, and it runs the local engine. */
+export function openEngineStack(options: EmbeddedStackOptions, dynamoEndpoint: string, env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedStack> {
+  ensurePrivateDir(options.home);
+  return assemble(options, env, dynamoEndpoint, { kind: 'here' }, async () => undefined);
+}
+
+type EngineChoice = { readonly kind: 'here' } | { readonly kind: 'service'; readonly address: EngineAddress };
+
+async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, dynamoEndpoint: string, engine: EngineChoice, release: () => Promise<void>): Promise<EmbeddedStack> {
   const external = Boolean(env.TUNEWIRE_DYNAMODB_ENDPOINT ?? env.AWS_ENDPOINT_URL_DYNAMODB);
   const client = new DynamoDBClient({
     endpoint: dynamoEndpoint,
@@ -89,11 +104,13 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     background: ['notify'],
     ...(options.onDelivery ? { onDelivery: options.onDelivery } : {}),
   });
-  const localProvider = new LocalProvider({
+  const ownEngine = new LocalProvider({
     workDir: join(options.home, 'local'),
     cwd: options.root,
     emit: async (event) => bus.inject(event),
   });
+  // attached to the service, this process's engine only reads the jobs' state files
+  const localProvider: LocalEngine = engine.kind === 'service' ? new ServiceLocalEngine(ownEngine, engine.address, env) : ownEngine;
   const ledger = new DynamoDbLedger({ client, tableName });
   // Webhooks to this machine are allowed here (a receiver under development); never in a deployment.
   const stopping = new AbortController();
@@ -126,7 +143,7 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     dynamoEndpoint,
     targets,
     async close() {
-      await localProvider.close();
+      await ownEngine.close();
       await bus.drain({ except: ['notify'] });
       stopping.abort();
       await bus.drain();

@@ -14,6 +14,8 @@ import { TunewireError } from '../domain/errors';
 export interface RunningService {
   /** What clients are pointed at: `http://127.0.0.1:N` for DynamoDB Local, `127.0.0.1:N` for Pub/Sub (the PUBSUB_EMULATOR_HOST form). */
   readonly endpoint: string;
+  /** The emulator's process, which leads its process group. */
+  readonly pid?: number;
   /** Stops the emulator's whole process group and resolves once it is gone. Calling it again returns the same promise. */
   stop(): Promise<void>;
 }
@@ -156,7 +158,7 @@ async function startOnce(launch: ServiceLaunch, port: number): Promise<RunningSe
     }
     throw new LocalServiceError('LOCAL_STACK.EXITED_EARLY', service, `exited before it listened on port ${port} (${String(death)})`, output, { cause: death });
   }
-  return { endpoint: launch.endpoint(port), stop: supervised.stop };
+  return { endpoint: launch.endpoint(port), ...(supervised.pid !== undefined ? { pid: supervised.pid } : {}), stop: supervised.stop };
 }
 
 function javaOnPath(): boolean {
@@ -164,6 +166,7 @@ function javaOnPath(): boolean {
 }
 
 interface Supervised {
+  readonly pid?: number;
   /** Aborts when the process exits or fails to spawn; `reason` says how. */
   readonly died: AbortSignal;
   output(): string;
@@ -225,7 +228,7 @@ function supervise(child: ChildProcess): Supervised {
     })();
     return stopping;
   };
-  return { died: death.signal, output: () => tail, stop };
+  return { pid: pgid, died: death.signal, output: () => tail, stop };
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {

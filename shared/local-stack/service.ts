@@ -46,6 +46,10 @@ export interface ServiceInfo {
   readonly pid: number;
   readonly dynamoEndpoint: string;
   readonly startedAt: string;
+  /** DynamoDB Local's process (the leader of its group): a successor ends it if it outlived its service. */
+  readonly dynamoPid?: number;
+  /** The service's HTTP API and engine routes on loopback (see engine-api.ts); absent from a service that runs no engine. */
+  readonly apiUrl?: string;
 }
 
 /** A CLI process's hold on the service: while it is held, the service does not stop for idleness. */
@@ -317,6 +321,14 @@ export interface ServiceSettings {
   readonly log: (line: string) => void;
   /** For tests: another DynamoDB Local starter. */
   readonly startDynamo?: (dataDir: string) => Promise<RunningService>;
+  /** Starts the local engine and its HTTP routes once DynamoDB Local answers (engine-host.ts); none in tests of the lifecycle alone. */
+  readonly startEngine?: (dynamoEndpoint: string) => Promise<RunningEngine>;
+}
+
+/** The engine the service runs: where its routes listen, and how to stop it (its jobs are stopped and recorded). */
+export interface RunningEngine {
+  readonly url: string;
+  close(): Promise<void>;
 }
 
 /**
@@ -333,13 +345,22 @@ export async function runService(settings: ServiceSettings): Promise<number> {
     return 0;
   }
   let dynamo: RunningService | undefined;
+  let engine: RunningEngine | undefined;
   try {
+    await retirePredecessor(readServiceFile(paths.file), settings.log);
     rmSync(paths.file, { force: true });
     const start = settings.startDynamo ?? ((dataDir: string) => startDynamoDbLocal({ dataDir }));
     dynamo = await start(join(paths.home, 'dynamodb'));
-    const info: ServiceInfo = { pid: process.pid, dynamoEndpoint: dynamo.endpoint, startedAt: new Date().toISOString() };
+    engine = await settings.startEngine?.(dynamo.endpoint);
+    const info: ServiceInfo = {
+      pid: process.pid,
+      dynamoEndpoint: dynamo.endpoint,
+      startedAt: new Date().toISOString(),
+      ...(dynamo.pid !== undefined ? { dynamoPid: dynamo.pid } : {}),
+      ...(engine ? { apiUrl: engine.url } : {}),
+    };
     writePrivateFile(paths.file, JSON.stringify(info));
-    settings.log(`started DynamoDB Local at ${dynamo.endpoint} for ${paths.home} (pid ${process.pid}; idle stop after ${settings.idleMs / 1000} s)`);
+    settings.log(`started DynamoDB Local at ${dynamo.endpoint}${engine ? ` and the local engine at ${engine.url}` : ''} for ${paths.home} (pid ${process.pid}; idle stop after ${settings.idleMs / 1000} s)`);
 
     const reason = await untilIdle(settings, paths, info);
     settings.log(`stopping: ${reason}`);
@@ -350,6 +371,8 @@ export async function runService(settings: ServiceSettings): Promise<number> {
   } finally {
     const file = readServiceFile(paths.file);
     if (file?.pid === process.pid) rmSync(paths.file, { force: true });
+    // the engine first: its jobs' last events still go to the ledger
+    await engine?.close().catch((error: unknown) => settings.log(`stopping the engine failed: ${error instanceof Error ? error.message : String(error)}`));
     await dynamo?.stop();
     releaseLock(paths.lock);
   }
@@ -394,13 +417,50 @@ async function busy(paths: ServicePaths): Promise<boolean> {
   return (await runningLocalJobs(join(paths.home, 'local'))).length > 0;
 }
 
+/**
+ * A service killed outright (kill -9, an OOM kill) leaves its DynamoDB Local to a watchdog that
+ * ends it within seconds; a successor must not open the same files before then. Waits for it to
+ * go, and ends it when it lingers, after checking that the pid is still a Java process.
+ */
+async function retirePredecessor(previous: ServiceInfo | undefined, log: (line: string) => void): Promise<void> {
+  const pid = previous?.dynamoPid;
+  if (!previous || pid === undefined || previous.pid === process.pid || isAlive(previous.pid) || !isJava(pid)) return;
+  log(`DynamoDB Local (pid ${pid}) of a service that exited (pid ${previous.pid}) still runs; ending it first`);
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      return; // gone
+    }
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && isJava(pid)) await sleep(POLL_MS);
+    if (!isJava(pid)) return;
+  }
+}
+
+/** True when pid is a live Java process (Linux: its command line; elsewhere: alive at all). */
+function isJava(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('java');
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
 // --- small helpers --------------------------------------------------------------------------
 
 export function readServiceFile(file: string): ServiceInfo | undefined {
   try {
     const value = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServiceInfo>;
     if (typeof value.pid !== 'number' || typeof value.dynamoEndpoint !== 'string' || typeof value.startedAt !== 'string') return undefined;
-    return { pid: value.pid, dynamoEndpoint: value.dynamoEndpoint, startedAt: value.startedAt };
+    return {
+      pid: value.pid,
+      dynamoEndpoint: value.dynamoEndpoint,
+      startedAt: value.startedAt,
+      ...(typeof value.dynamoPid === 'number' ? { dynamoPid: value.dynamoPid } : {}),
+      ...(typeof value.apiUrl === 'string' ? { apiUrl: value.apiUrl } : {}),
+    };
   } catch {
     return undefined;
   }

@@ -200,4 +200,128 @@ describe('the shared local service', () => {
     expect(JSON.parse(submitted.stdout)).toMatchObject({ status: 'stopped' });
     expect(existsSync(join(home, 'service.json'))).toBe(false);
   }, 180_000);
+
+  describe('local jobs belong to the service, not to the command', () => {
+    /** A spec whose trials wait for `release` to exist (x=1 does not wait), then report score=x. */
+    function gatedSpec(model: string, release: string, maxTrials = 3): string {
+      const file = join(dir, `${model}.json`);
+      const script = "const [x, gate] = process.argv.slice(1); const done = () => { console.log('score=' + x); process.exit(0); }; if (x === '1') done(); setInterval(() => require('fs').existsSync(gate) && done(), 100);";
+      writeFileSync(
+        file,
+        JSON.stringify({
+          name: model,
+          provider: 'local',
+          objective: { metric: 'score', goal: 'maximize' },
+          parameters: [{ name: 'x', type: 'discrete', values: [1, 2, 3] }],
+          strategy: 'grid',
+          budget: { maxTrials, parallelTrials: 1 },
+          trial: { command: [process.execPath, '-e', script, '{{x}}', release], metrics: [{ name: 'score', regex: 'score=([0-9.]+)' }] },
+          promotion: { model },
+        }),
+      );
+      return file;
+    }
+
+    /** The job's state file as the engine wrote it. */
+    const engineState = (home: string, jobId: string) =>
+      JSON.parse(readFileSync(join(home, 'local', 'jobs', `${jobId}.json`), 'utf8')) as { status: string; enginePid: number; trials: { trialId: string; status: string }[] };
+
+    /** Starts a CLI command in its own process, collecting its output. */
+    function start(home: string, args: string[], env: Record<string, string> = {}) {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...baseEnv, TUNEWIRE_HOME: home, ...env } });
+      const out = { stdout: '', stderr: '' };
+      child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      return { child, out, exit };
+    }
+
+    async function runningJob(home: string): Promise<string> {
+      await eventually(async () => (await runningLocalJobs(join(home, 'local'))).length === 1, 'the job runs', 600);
+      const [job] = await runningLocalJobs(join(home, 'local'));
+      return (job as { jobId: string }).jobId;
+    }
+
+    it('keeps running when the submitting command is killed (kill -9), and tunewire wait follows it to its end', async () => {
+      const home = newHome('orphan');
+      const release = join(dir, 'orphan-release');
+      const submit = start(home, ['submit', gatedSpec('orphan', release)]);
+      const jobId = await runningJob(home);
+      await eventually(() => engineState(home, jobId).trials.some((t) => t.status === 'RUNNING' && t.trialId.endsWith('t002')), 'the second trial runs');
+      submit.child.kill('SIGKILL');
+      await submit.exit;
+
+      // the engine is the service, not the command that was killed
+      const service = serviceOf(home);
+      expect(engineState(home, jobId).enginePid).toBe(service?.pid);
+      writeFileSync(release, '');
+      const waited = await tunewire(home, ['wait', jobId]);
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(waited.stdout).toContain(`job ${jobId} succeeded`);
+      expect(waited.stdout).toContain('promotion: PROMOTED for model orphan');
+      expect(engineState(home, jobId).trials.map((t) => t.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    }, 180_000);
+
+    it('detaches on Ctrl-C (exit 130), and a second Ctrl-C stops the job (exit 4)', async () => {
+      const home = newHome('ctrl-c');
+      const release = join(dir, 'ctrl-c-never');
+      const submit = start(home, ['submit', gatedSpec('ctrl-c', release)], { TUNEWIRE_DETACH_GRACE_SECONDS: '0' });
+      const jobId = await runningJob(home);
+      await eventually(() => submit.out.stdout.includes(`submitted: ${jobId}`), 'submit said so');
+      submit.child.kill('SIGINT');
+      expect(await submit.exit).toBe(130);
+      expect(submit.out.stderr).toContain(`detached from ${jobId}: it goes on under the tunewire service. Follow it: tunewire wait ${jobId}`);
+      expect(engineState(home, jobId).status).toBe('RUNNING');
+
+      // a grace period longer than any test: only the second Ctrl-C ends the wait
+      const wait = start(home, ['wait', jobId], { TUNEWIRE_DETACH_GRACE_SECONDS: '600' });
+      await eventually(() => wait.out.stdout.includes(`${jobId}-t001 succeeded`), 'wait follows the job');
+      wait.child.kill('SIGINT');
+      await eventually(() => wait.out.stderr.includes('Ctrl-C again'), 'wait detached');
+      wait.child.kill('SIGINT');
+      expect(await wait.exit, wait.out.stderr).toBe(4);
+      expect(wait.out.stderr).toContain(`stopping ${jobId}`);
+      expect(wait.out.stdout).toContain(`job ${jobId} stopped: stopped by hand`);
+      expect(engineState(home, jobId).status).toBe('STOPPED');
+    }, 180_000);
+
+    it('after the service is killed (kill -9) mid-job, says the job is interrupted (exit 6), and resume finishes it keeping its finished trials', async () => {
+      const home = newHome('killed');
+      const release = join(dir, 'killed-release');
+      const submit = start(home, ['submit', gatedSpec('killed', release)]);
+      const jobId = await runningJob(home);
+      await eventually(() => engineState(home, jobId).trials.some((t) => t.status === 'RUNNING' && t.trialId.endsWith('t002')), 'the second trial runs');
+      const service = serviceOf(home) as { pid: number };
+      process.kill(service.pid, 'SIGKILL');
+
+      expect(await submit.exit, submit.out.stderr).toBe(6);
+      expect(submit.out.stderr).toContain(`job ${jobId} is interrupted`);
+      expect(submit.out.stderr).toContain(`tunewire resume ${jobId}`);
+
+      // the next command starts a new service, which marks the running trial lost
+      const status = await tunewire(home, ['status', jobId, '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'paused', providerStatus: 'INTERRUPTED' });
+      expect(serviceOf(home)?.pid).not.toBe(service.pid);
+      const trials = await tunewire(home, ['trials', jobId, '--json']);
+      const lost = (JSON.parse(trials.stdout) as { trialId: string; status: string; failureReason?: string }[]).find((t) => t.trialId === `${jobId}-t002`);
+      expect(lost).toMatchObject({ status: 'stopped', failureReason: expect.stringContaining(`lost: the local engine (pid ${service.pid}) exited`) });
+
+      writeFileSync(release, '');
+      const resumed = await tunewire(home, ['resume', jobId]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toContain(`resumed ${jobId}`);
+      expect(resumed.stdout).toContain('promotion: PROMOTED for model killed');
+      const final = JSON.parse((await tunewire(home, ['trials', jobId, '--json'])).stdout) as { trialId: string; status: string; hyperparameters: { x: string } }[];
+      expect(final.map((t) => [t.trialId.slice(-4), t.status, t.hyperparameters.x])).toEqual([
+        ['t001', 'succeeded', '1'],
+        ['t002', 'stopped', '2'],
+        ['t003', 'succeeded', '2'],
+        ['t004', 'succeeded', '3'],
+      ]);
+      const again = await tunewire(home, ['resume', jobId]);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain('has already succeeded; there is nothing to resume');
+    }, 240_000);
+  });
 });

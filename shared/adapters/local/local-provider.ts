@@ -27,7 +27,8 @@ import { LOCAL_STRATEGIES, resolveSeed, searchIssues, searchPoints, type Paramet
 // The local engine's own vocabulary and event envelope. Like a vendor's, it stops at this adapter:
 // the edge parses the envelope and maps the words with the functions below.
 
-export const LOCAL_JOB_STATUS_WORDS = ['PENDING', 'RUNNING', 'STOPPING', 'COMPLETED', 'FAILED', 'STOPPED'] as const;
+/** INTERRUPTED: the engine running the job exited before it finished; `resume` continues it. */
+export const LOCAL_JOB_STATUS_WORDS = ['PENDING', 'RUNNING', 'INTERRUPTED', 'STOPPING', 'COMPLETED', 'FAILED', 'STOPPED'] as const;
 export type LocalJobStatusWord = (typeof LOCAL_JOB_STATUS_WORDS)[number];
 export const LOCAL_TRIAL_STATUS_WORDS = ['RUNNING', 'COMPLETED', 'FAILED', 'STOPPED'] as const;
 export type LocalTrialStatusWord = (typeof LOCAL_TRIAL_STATUS_WORDS)[number];
@@ -39,6 +40,8 @@ export const LOCAL_TRIAL_STATE_CHANGE = 'Local Trial State Change';
 const JOB_WORDS: Readonly<Record<LocalJobStatusWord, JobStatus>> = {
   PENDING: 'pending',
   RUNNING: 'running',
+  // a job waiting for `tunewire resume`, as a paused Vertex job waits for its resume
+  INTERRUPTED: 'paused',
   STOPPING: 'stopping',
   COMPLETED: 'succeeded',
   FAILED: 'failed',
@@ -51,7 +54,7 @@ const TRIAL_WORDS: Readonly<Record<LocalTrialStatusWord, TrialStatus>> = {
   STOPPED: 'stopped',
 };
 const TERMINAL_JOB_WORDS: ReadonlySet<LocalJobStatusWord> = new Set(['COMPLETED', 'FAILED', 'STOPPED']);
-const JOB_WORD_RANK: Readonly<Record<LocalJobStatusWord, number>> = { PENDING: 0, RUNNING: 1, STOPPING: 2, COMPLETED: 3, FAILED: 3, STOPPED: 3 };
+const JOB_WORD_RANK: Readonly<Record<LocalJobStatusWord, number>> = { PENDING: 0, RUNNING: 1, INTERRUPTED: 1, STOPPING: 2, COMPLETED: 3, FAILED: 3, STOPPED: 3 };
 
 /** The local engine's job status word in tunewire's vocabulary. @example mapLocalJobStatus('COMPLETED') // 'succeeded' */
 export function mapLocalJobStatus(word: string): JobStatus {
@@ -84,6 +87,8 @@ export type LocalTrialDetail = {
   artifactUri: string;
   exitCode?: number | null;
   signal?: string | null;
+  /** The trial was running when its engine exited; a resumed job runs its point again. */
+  lost?: boolean;
 };
 
 export type LocalJobEventDetail = {
@@ -133,9 +138,9 @@ export function localJobObservation(
 }
 
 /** The flags SageMaker's adapter sets from ObjectiveStatusCounters, and the local engine's own. */
-function objectiveFlags(detail: Pick<LocalJobEventDetail, 'objectiveCounts' | 'completedWithoutObjective'>): string[] {
+function objectiveFlags(detail: Pick<LocalJobEventDetail, 'status' | 'objectiveCounts' | 'completedWithoutObjective'>): string[] {
   const counts = detail.objectiveCounts ?? {};
-  const flags: string[] = [];
+  const flags: string[] = detail.status === 'INTERRUPTED' ? [ENGINE_LOST_FLAG] : [];
   if (counts.succeeded) flags.push(`objective-succeeded:${counts.succeeded}`);
   if (counts.pending) flags.push(`objective-pending:${counts.pending}`);
   if (counts.failed) flags.push(`objective-failed:${counts.failed}`);
@@ -175,6 +180,8 @@ export type LocalProviderEvent = {
 type LocalTrialRecord = LocalTrialDetail & {
   /** The seq of this trial's last change; `listTrials` reads from a cursor on it. */
   seq: number;
+  /** Which of the search's points it ran (0-based); absent in older files, where trial tNNN ran point NNN-1. */
+  point?: number;
   /** The trial's process (and process group) while it runs. */
   pid?: number;
 };
@@ -188,13 +195,17 @@ interface LocalJobState {
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
+  /** When the last `resume` started it again. */
+  resumedAt?: string;
   endedAt?: string;
   failureReason?: string;
   endReason?: string;
   /** The search seed, kept so a run can be told apart from, or repeated as, another. */
   seed: number;
-  /** The process running the job; when it is gone before the job ends, the job is lost. */
+  /** The process running the job; when it is gone before the job ends, the job is interrupted. */
   enginePid: number;
+  /** Milliseconds the job ran under engines that have exited: a resumed run has the rest of budget.maxRuntimeSeconds. */
+  ranMs?: number;
   spec: TuningSpec;
   trials: LocalTrialRecord[];
 }
@@ -214,6 +225,14 @@ export interface LocalProviderOptions {
   /** Where the engine's own complaints go; default stderr. */
   readonly log?: (line: string) => void;
 }
+
+/** How a run is started: the environment its trials get (the submitting command's, when the service runs it). */
+export interface LocalRunOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The flag a local job carries while it is interrupted: its engine exited, `tunewire resume` continues it. */
+export const ENGINE_LOST_FLAG = 'engine_lost';
 
 const TRIAL_PAGE_SIZE = 100;
 const STOP_POLL_MS = 500;
@@ -236,6 +255,8 @@ export class LocalProvider implements TuningProvider {
   readonly name = 'local' as const;
   /** The engine writes its state before it announces it: its events are the truth. */
   readonly eventsNeedConfirmation = false;
+  /** Its trials are child processes of this one. */
+  readonly runsHere = true;
 
   private readonly workDir: string;
   private readonly cwd: string;
@@ -295,7 +316,7 @@ export class LocalProvider implements TuningProvider {
    * Creates the job's state file exclusively (a hard link fails if it exists), so two creates of
    * one job, in this process or another, start one run; the loser adopts.
    */
-  async create(request: CreateJobRequest): Promise<CreateJobResult> {
+  async create(request: CreateJobRequest, options: LocalRunOptions = {}): Promise<CreateJobResult> {
     const jobName = request.providerJobName;
     const ref: ProviderJobRef = { provider: 'local', providerJobName: jobName };
     this.checkJobName(jobName);
@@ -329,19 +350,113 @@ export class LocalProvider implements TuningProvider {
 
     const journal = new JobJournal(state, file, this.options.emit, this.clock, this.logLine);
     journal.announce(journal.jobEvent());
+    this.startRun(journal, trial, options);
+    return { ref, adopted: false };
+  }
+
+  /**
+   * Continues an interrupted job (its engine exited before it finished) in this process: the
+   * trials that finished are kept, the ones that were running are marked lost and their points
+   * run again, and the search goes on with what is left of the budget. A job this process already
+   * runs is left alone (`resumed: false`); a finished one, or one another live engine runs, is refused.
+   */
+  async resume(providerJobName: string, options: LocalRunOptions = {}): Promise<{ readonly resumed: boolean }> {
+    const run = this.runs.get(providerJobName);
+    if (run && !run.finished) return { resumed: false };
+    const state = await this.readState(providerJobName, 'resume');
+    if (TERMINAL_JOB_WORDS.has(state.status)) {
+      throw new ProviderError('local', 'resume', `job ${providerJobName} has already ended (${state.status}); there is nothing to resume`, { retryable: false, code: 'PROVIDER.JOB_ENDED' });
+    }
+    if (ownedBy(state, this.runs)) {
+      throw new ProviderError('local', 'resume', `job ${providerJobName} is still running under pid ${state.enginePid}`, { retryable: false, code: 'PROVIDER.JOB_RUNNING' });
+    }
+    const journal = new JobJournal(state, this.statePath(providerJobName), this.options.emit, this.clock, this.logLine);
+    if (state.status !== 'INTERRUPTED') await this.markInterrupted(journal);
+    await journal.change(
+      (_seq, at) => {
+        state.status = 'RUNNING';
+        state.enginePid = process.pid;
+        state.resumedAt = at;
+      },
+      undefined,
+      true,
+    );
+    this.startRun(journal, parseLocalTrialSpec(state.spec), options);
+    return { resumed: true };
+  }
+
+  /**
+   * Marks every unfinished job whose engine has exited as interrupted (its running trials lost),
+   * and ends whatever those trials left running. The local service does this when it starts, so the
+   * ledger learns at once which jobs wait for `resume`. Returns the interrupted jobs' names.
+   */
+  async recoverInterrupted(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.jobsDir())).filter((name) => name.endsWith('.json'));
+    } catch {
+      return [];
+    }
+    const recovered: string[] = [];
+    for (const name of names) {
+      const jobName = name.slice(0, -'.json'.length);
+      if (!JOB_NAME.test(jobName) || this.runs.has(jobName)) continue;
+      let state: LocalJobState;
+      try {
+        state = await this.readState(jobName, 'recover');
+      } catch {
+        continue; // a temp file, or not ours
+      }
+      if (TERMINAL_JOB_WORDS.has(state.status) || state.status === 'INTERRUPTED' || ownedBy(state, this.runs)) continue;
+      await this.markInterrupted(new JobJournal(state, this.statePath(jobName), this.options.emit, this.clock, this.logLine));
+      recovered.push(jobName);
+    }
+    return recovered;
+  }
+
+  private async markInterrupted(journal: JobJournal): Promise<void> {
+    const state = journal.state;
+    // the engine's last word: it ran until about then
+    const lastSeen = Date.parse(state.updatedAt);
+    const running = state.trials.filter((t) => t.status === 'RUNNING');
+    const graceMs = (this.options.killGraceSeconds ?? 5) * 1000;
+    await Promise.all(running.map((t) => (t.pid ? killGroupGracefully(t.pid, graceMs) : undefined)));
+    const reason = `lost: the local engine (pid ${state.enginePid}) exited while it ran`;
+    for (const trial of running) {
+      await journal.change((_seq, at) => {
+        trial.status = 'STOPPED';
+        trial.endedAt = at;
+        trial.failureReason = reason;
+        trial.lost = true;
+        delete trial.pid;
+      }, trial);
+    }
+    await journal.change(
+      () => {
+        const since = Date.parse(state.resumedAt ?? state.startedAt ?? state.createdAt);
+        state.ranMs = (state.ranMs ?? 0) + Math.max(0, lastSeen - since);
+        state.status = 'INTERRUPTED';
+      },
+      undefined,
+      true,
+    );
+    await journal.flush();
+  }
+
+  private startRun(journal: JobJournal, trial: LocalTrialSpec, options: LocalRunOptions): void {
+    const jobName = journal.state.jobName;
     const run = new JobRun(journal, {
       trial,
       metrics: compileMetrics(trial),
       trialCwd: resolve(this.cwd, trial.cwd ?? '.'),
       jobDir: join(this.jobsDir(), jobName),
       stopMarker: this.stopMarkerPath(jobName),
-      env: this.env,
+      env: options.env ?? this.env,
       killGraceMs: (this.options.killGraceSeconds ?? 5) * 1000,
       log: this.logLine,
     });
     this.runs.set(jobName, run);
     run.start();
-    return { ref, adopted: false };
   }
 
   async describe(ref: ProviderJobRef): Promise<JobObservation> {
@@ -350,10 +465,9 @@ export class LocalProvider implements TuningProvider {
     const best = selectBestTrial(trials, state.spec.objective.goal);
     const observation = localJobObservation(jobDetailOf(state), state.updatedAt);
     const base = { ...observation, ...(best ? { providerBestTrialId: best.trialId } : {}) };
-    if (!TERMINAL_JOB_WORDS.has(state.status) && !this.runs.has(state.jobName) && !isAlive(state.enginePid)) {
-      // Nobody will ever finish this job: say so, so the ledger does not wait forever.
-      const reason = `the local engine (pid ${state.enginePid}) exited before the job finished`;
-      return { ...base, status: 'failed', providerStatus: 'FAILED', failureReason: reason, endReason: reason, flags: ['engine_lost'] };
+    if (!TERMINAL_JOB_WORDS.has(state.status) && !ownedBy(state, this.runs)) {
+      // Nobody runs this job any more: it waits for `resume` (or `stop`), and the ledger must not wait for it.
+      return { ...base, status: 'paused', providerStatus: 'INTERRUPTED', flags: [ENGINE_LOST_FLAG] };
     }
     return base;
   }
@@ -388,7 +502,7 @@ export class LocalProvider implements TuningProvider {
     }
     const state = await this.readState(name, 'stop');
     if (TERMINAL_JOB_WORDS.has(state.status)) return;
-    if (isAlive(state.enginePid)) {
+    if (ownedBy(state, this.runs)) {
       await writeFile(this.stopMarkerPath(name), this.clock.now().toISOString());
       return;
     }
@@ -517,7 +631,7 @@ export async function runningLocalJobs(workDir: string): Promise<RunningLocalJob
   for (const name of names) {
     try {
       const state = JSON.parse(await readFile(join(dir, name), 'utf8')) as LocalJobState;
-      if (state.format === 1 && !TERMINAL_JOB_WORDS.has(state.status) && isAlive(state.enginePid)) {
+      if (state.format === 1 && !TERMINAL_JOB_WORDS.has(state.status) && engineOwns(state)) {
         running.push({ jobName: state.jobName, jobId: state.jobId, enginePid: state.enginePid });
       }
     } catch {
@@ -714,6 +828,11 @@ class JobRun {
     private readonly settings: RunSettings,
   ) {
     this.spec = journal.state.spec;
+    // A resumed run counts what finished before it; trials lost with the old engine do not count.
+    for (const trial of journal.state.trials) {
+      if (trial.status === 'FAILED') this.failedCount++;
+      if (trial.status === 'COMPLETED') this.completedCount++;
+    }
     const started = new Promise<void>((go) => (this.startRun = go));
     this.done = started
       .then(() => this.execute())
@@ -743,19 +862,25 @@ class JobRun {
     try {
       await this.journal.setJobStatus('RUNNING');
       if (budget.maxRuntimeSeconds !== undefined) {
-        runtimeTimer = setTimeout(() => void this.halt('runtime'), budget.maxRuntimeSeconds * 1000);
+        const leftMs = Math.max(0, budget.maxRuntimeSeconds * 1000 - (this.journal.state.ranMs ?? 0));
+        runtimeTimer = setTimeout(() => void this.halt('runtime'), leftMs);
       }
       stopPoll = setInterval(() => {
         if (existsSync(this.settings.stopMarker)) void this.halt('stop');
       }, STOP_POLL_MS);
 
+      // The search repeats from its seed; a resumed run skips the points whose trials finished.
       const points = searchPoints(this.spec, this.journal.state.seed);
-      let index = 0;
+      const trials = this.journal.state.trials;
+      const done = new Set(trials.filter((t) => !t.lost).map(pointOf));
+      let index = trials.reduce((most, t) => Math.max(most, trialNumber(t)), 0);
+      let point = -1;
       for (;;) {
         while (this.haltReason === undefined && this.active.size < budget.parallelTrials) {
           const next = points.next();
           if (next.done) break;
-          this.launch(++index, next.value);
+          if (done.has(++point)) continue;
+          this.launch(++index, next.value, point);
         }
         if (this.active.size === 0) break;
         await Promise.race([...this.active.values()].map((t) => t.finished));
@@ -801,16 +926,16 @@ class JobRun {
     }
   }
 
-  private launch(index: number, point: ParameterPoint): void {
+  private launch(index: number, point: ParameterPoint, pointIndex: number): void {
     const trialId = `${this.journal.state.jobName}-t${String(index).padStart(3, '0')}`;
     const entry: { -readonly [K in keyof ActiveTrial]: ActiveTrial[K] } = { trialId, finished: Promise.resolve(), exited: false };
-    entry.finished = this.runTrial(entry, point)
+    entry.finished = this.runTrial(entry, point, pointIndex)
       .catch((error: unknown) => this.settings.log(`trial ${trialId} broke: ${(error as Error)?.stack ?? String(error)}`))
       .finally(() => this.active.delete(trialId));
     this.active.set(trialId, entry);
   }
 
-  private async runTrial(entry: ActiveTrial, point: ParameterPoint): Promise<void> {
+  private async runTrial(entry: ActiveTrial, point: ParameterPoint, pointIndex: number): Promise<void> {
     const artifactDir = join(this.settings.jobDir, entry.trialId);
     const record: LocalTrialRecord = {
       trialId: entry.trialId,
@@ -822,6 +947,7 @@ class JobRun {
       stoppedEarly: false,
       artifactUri: `${pathToFileURL(artifactDir).href}/`,
       seq: 0,
+      point: pointIndex,
     };
     await this.journal.change((seq, at) => {
       record.startedAt = at;
@@ -1064,6 +1190,17 @@ class MetricReader {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The number in a trial id: 3 for `job-t003`. */
+function trialNumber(record: LocalTrialRecord): number {
+  const match = /-t(\d+)$/.exec(record.trialId);
+  return match ? Number(match[1]) : 0;
+}
+
+/** The search point a trial ran; files written before points were recorded ran point n-1 as trial n. */
+function pointOf(record: LocalTrialRecord): number {
+  return record.point ?? trialNumber(record) - 1;
+}
+
 function toTrial(record: LocalTrialRecord): Trial {
   return {
     trialId: record.trialId,
@@ -1148,6 +1285,16 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/** An unfinished job still has its engine: not interrupted, and the process that runs it is alive. */
+function engineOwns(state: LocalJobState): boolean {
+  return state.status !== 'INTERRUPTED' && isAlive(state.enginePid);
+}
+
+/** As engineOwns, seen from an engine: a run it has counts whatever the file says. */
+function ownedBy(state: LocalJobState, runs: ReadonlyMap<string, JobRun>): boolean {
+  return runs.has(state.jobName) || engineOwns(state);
 }
 
 function isAlive(pid: number): boolean {

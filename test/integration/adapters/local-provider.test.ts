@@ -162,7 +162,7 @@ describe('LocalProvider', () => {
   });
 
   it('maps its status words into the common vocabulary', () => {
-    expect(LOCAL_JOB_STATUS_WORDS.map(mapLocalJobStatus)).toEqual(['pending', 'running', 'stopping', 'succeeded', 'failed', 'stopped']);
+    expect(LOCAL_JOB_STATUS_WORDS.map(mapLocalJobStatus)).toEqual(['pending', 'running', 'paused', 'stopping', 'succeeded', 'failed', 'stopped']);
     expect(['RUNNING', 'COMPLETED', 'FAILED', 'STOPPED'].map(mapLocalTrialStatus)).toEqual(['running', 'succeeded', 'failed', 'stopped']);
     expect(() => mapLocalJobStatus('DONE')).toThrow(ProviderError);
     expect(() => mapLocalTrialStatus('PENDING')).toThrow(ProviderError);
@@ -373,7 +373,7 @@ describe('LocalProvider', () => {
     expect(await other.provider.describe(ref)).toMatchObject({ status: 'stopped' });
   }, 10_000);
 
-  it('reports a job whose engine died as failed, and can still stop it', async () => {
+  it('reports a job whose engine died as paused (interrupted), and can still stop it', async () => {
     const h = harness();
     const spec = inlineSpec('console.log("score=1")', { budget: { maxTrials: 1 } });
     const { ref } = await run(h, spec);
@@ -383,10 +383,62 @@ describe('LocalProvider', () => {
     writeFileSync(file, JSON.stringify({ ...state, status: 'RUNNING', enginePid: deadPid }));
 
     const fresh = harness({ workDir: h.workDir });
-    expect(await fresh.provider.describe(ref)).toMatchObject({ status: 'failed', flags: ['engine_lost'] });
+    expect(await fresh.provider.describe(ref)).toMatchObject({ status: 'paused', providerStatus: 'INTERRUPTED', flags: ['engine_lost'] });
     await fresh.provider.stop(ref);
     expect(await fresh.provider.describe(ref)).toMatchObject({ status: 'stopped' });
     expect(jobWords(fresh.events)).toEqual(['STOPPING', 'STOPPED']);
+  }, 10_000);
+
+  it('marks an interrupted job\'s running trials lost, then resumes it with the rest of its budget', async () => {
+    const h = harness();
+    const spec = inlineSpec('console.log("score=" + hp.x * 10)', { strategy: 'random', parameters: [{ name: 'x', type: 'integer', min: 1, max: 1000 }], budget: { maxTrials: 4, parallelTrials: 1 } });
+    const { ref, trials: original } = await run(h, spec);
+    // As if the engine had died while it ran the third trial: two finished, the third running, the fourth never started.
+    const file = join(h.workDir, 'jobs', `${ref.providerJobName}.json`);
+    const deadPid = spawnSync(node, ['-e', '']).pid ?? 999_999;
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { trials: Record<string, unknown>[] } & Record<string, unknown>;
+    const [first, second, third] = state.trials;
+    const cut = { ...state, status: 'RUNNING', enginePid: deadPid, endReason: undefined, endedAt: undefined, trials: [first, second, { ...third, status: 'RUNNING', objectiveStatus: 'pending', pid: deadPid, endedAt: undefined, objectiveValue: undefined }] };
+    writeFileSync(file, JSON.stringify(cut));
+
+    const fresh = harness({ workDir: h.workDir });
+    expect(await fresh.provider.recoverInterrupted()).toEqual([ref.providerJobName]);
+    expect(await fresh.provider.recoverInterrupted()).toEqual([]);
+    expect(await fresh.provider.describe(ref)).toMatchObject({ status: 'paused', providerStatus: 'INTERRUPTED' });
+    expect(jobWords(fresh.events)).toEqual(['INTERRUPTED']);
+    const lost = (await fresh.provider.listTrials(ref, undefined, spec)).trials.find((t) => t.trialId === original[2]?.trialId);
+    expect(lost).toMatchObject({ status: 'stopped', failureReason: expect.stringContaining(`lost: the local engine (pid ${deadPid}) exited`) });
+
+    expect(await fresh.provider.resume(ref.providerJobName)).toEqual({ resumed: true });
+    expect(await fresh.provider.resume(ref.providerJobName)).toEqual({ resumed: false });
+    await fresh.provider.waitForJob(ref.providerJobName);
+    const { trials } = await fresh.provider.listTrials(ref, undefined, spec);
+    const id = (n: number) => `${ref.providerJobName}-t00${n}`;
+    expect(trials.map((t) => [t.trialId, t.status])).toEqual([
+      [id(1), 'succeeded'],
+      [id(2), 'succeeded'],
+      [id(3), 'stopped'],
+      [id(4), 'succeeded'],
+      [id(5), 'succeeded'],
+    ]);
+    // the lost trial's point ran again, then the search went on where it was: the same points as the uninterrupted run
+    expect(trials.filter((t) => t.status === 'succeeded').map((t) => t.hyperparameters)).toEqual(original.map((t) => t.hyperparameters));
+    expect(await fresh.provider.describe(ref)).toMatchObject({ status: 'succeeded', trialCounts: { succeeded: 4, stopped: 1 } });
+    expect(jobWords(fresh.events)).toEqual(['INTERRUPTED', 'RUNNING', 'COMPLETED']);
+    await expect(fresh.provider.resume(ref.providerJobName)).rejects.toMatchObject({ code: 'PROVIDER.JOB_ENDED' });
+  }, 20_000);
+
+  it('refuses to resume a job another live engine runs', async () => {
+    const h = harness();
+    const other = harness({ workDir: h.workDir });
+    const spec = inlineSpec('setInterval(() => {}, 1000)', { budget: { maxTrials: 2, parallelTrials: 1 } });
+    const { ref } = await h.provider.create({ jobId: 'owned', providerJobName: 'owned', spec });
+    await waitFor(() => h.events.length >= 2);
+    await expect(other.provider.recoverInterrupted()).resolves.toEqual([]);
+    await expect(other.provider.resume('owned')).rejects.toMatchObject({ code: 'PROVIDER.JOB_RUNNING' });
+    await h.provider.stop(ref);
+    await h.provider.waitForJob('owned');
+    expect(await other.provider.describe(ref)).toMatchObject({ status: 'stopped' });
   }, 10_000);
 
   it('lists trials incrementally from a cursor', async () => {
