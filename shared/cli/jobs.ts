@@ -127,6 +127,26 @@ function readerOf(stack: EmbeddedStack, jobId: string): () => Promise<JobRecord>
   };
 }
 
+/**
+ * The job for `status`: the ledger's record, unless it is a cloud job not yet ended whose record
+ * is older than the poll interval; then the provider is asked first, as the reconciler would, and
+ * what it says goes through the ledger. When the provider cannot be asked (no credentials, no
+ * network) the ledger's record is shown, with a note saying how old it is and why.
+ */
+export async function freshJob(ctx: JobCommandContext, stack: EmbeddedStack, job: JobRecord): Promise<JobRecord> {
+  if (job.provider === 'local' || isTerminalJobStatus(job.status)) return job;
+  const age = Date.now() - Date.parse(job.updatedAt);
+  if (!(age > pollIntervalMs(ctx.env, job.provider))) return job;
+  try {
+    await reconcileJob(stack.deps, job, 'cli-status');
+    await stack.bus.drain({ except: ['notify'] });
+  } catch (error) {
+    ctx.io.error(`note: the ledger's record of ${job.jobId} (updated ${job.updatedAt}) is shown; asking ${job.provider} failed: ${error instanceof Error ? error.message : String(error)}`);
+    return job;
+  }
+  return (await stack.deps.ledger.getJob(job.jobId)) ?? job;
+}
+
 /** Follows a job, printing its status block (or JSON) on each change; sets the exit code from its end. */
 export async function watchJob(ctx: JobCommandContext, stack: EmbeddedStack, job: JobRecord, options: { json?: boolean }): Promise<void> {
   const { io } = ctx;

@@ -24,7 +24,7 @@ import { EXIT, gridWarning, jobExitCode, outcomeLine, promotionLine } from './ou
 import { anchorTrialCwd } from './spec-file';
 import { gridSize } from '../adapters/local/search';
 import { registerServiceCommands } from './service-commands';
-import { registerJobCommands, watchJob, type JobCommandContext } from './jobs';
+import { freshJob, registerJobCommands, watchJob, type JobCommandContext } from './jobs';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -180,14 +180,15 @@ function buildProgram(ctx: Context): Command {
 
   program
     .command('status <job>')
-    .description("a job's status from the ledger")
+    .description("a job's status from the ledger; a cloud job's is asked of its provider when the ledger's is older than the poll interval")
     .option('--watch', 'print it again on each change until the job ends; exit as wait does')
     .option('--json', 'print JSON')
     .action((jobId: string, opts: { watch?: boolean; json?: boolean }) =>
       withStack(ctx, async (stack) => {
-        const job = await stack.deps.ledger.getJob(jobId);
-        if (!job) throw new JobNotFoundError(jobId);
-        if (opts.watch) return watchJob(jobContext, stack, job, opts);
+        const stored = await stack.deps.ledger.getJob(jobId);
+        if (!stored) throw new JobNotFoundError(jobId);
+        if (opts.watch) return watchJob(jobContext, stack, stored, opts);
+        const job = await freshJob(jobContext, stack, stored);
         if (opts.json) io.json(jobView(job));
         else describeJob(job).forEach((l) => io.line(l));
       }),

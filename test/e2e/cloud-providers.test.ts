@@ -64,4 +64,17 @@ describe('tunewire submit --provider <cloud> against the fakes', () => {
     const { champion } = JSON.parse(await tunewire('champion', model, '--json')) as { champion: { version: string } };
     expect(champion.version).toMatch(version);
   }, 120_000);
+
+  it('status asks the provider when the ledger is older than the poll interval, and only then', async () => {
+    const submitted = JSON.parse(await tunewire('submit', 'examples/sagemaker-xgboost/spec.yaml', '--provider', 'sagemaker', '--idempotency-key', 'status-fresh', '--json')) as { jobId: string; status: string };
+    expect(submitted.status).toBe('pending');
+    // an hour's interval keeps the ledger's word, whatever the fake has done meanwhile
+    const patient = JSON.parse((await run(process.execPath, [join(ROOT, 'bin', 'tunewire.mjs'), 'status', submitted.jobId, '--json'], { cwd: ROOT, env: { ...env, TUNEWIRE_POLL_SECONDS: '3600' } })).stdout) as { status: string };
+    expect(patient.status).toBe('pending');
+    // each call asks the fake (0.2 s interval) until its job has finished; no timing is assumed
+    let fresh: { status: string; trialCounts?: Record<string, number> } = { status: 'pending' };
+    for (let calls = 0; calls < 30 && fresh.status !== 'succeeded'; calls += 1) fresh = JSON.parse(await tunewire('status', submitted.jobId, '--json')) as typeof fresh;
+    expect(fresh.status).toBe('succeeded');
+    expect(fresh.trialCounts).toMatchObject({ succeeded: 6 });
+  }, 120_000);
 });
