@@ -271,7 +271,8 @@ export class LocalProvider implements TuningProvider {
     this.env = options.env ?? process.env;
   }
 
-  validate(spec: TuningSpec): void {
+  /** The engine's rules, and whether the trial command can run; `options.env` is the PATH it is looked up on (default: the engine's). */
+  validate(spec: TuningSpec, options: LocalRunOptions = {}): void {
     const issues: FieldIssue[] = [];
     if (spec.provider !== 'local') issues.push({ path: 'provider', message: `is "${spec.provider}", not local` });
     if (!(LOCAL_STRATEGIES as readonly string[]).includes(spec.strategy)) {
@@ -282,7 +283,7 @@ export class LocalProvider implements TuningProvider {
     issues.push(...searchIssues(spec));
     const trialIssues = localTrialSpecIssues(spec);
     issues.push(...trialIssues);
-    if (trialIssues.length === 0) issues.push(...this.commandIssues(parseLocalTrialSpec(spec)));
+    if (trialIssues.length === 0) issues.push(...this.commandIssues(parseLocalTrialSpec(spec), options.env ?? this.env));
     if (issues.length > 0) throw new SpecValidationError('spec', issues);
   }
 
@@ -585,7 +586,7 @@ export class LocalProvider implements TuningProvider {
     await journal.flush();
   }
 
-  private commandIssues(trial: LocalTrialSpec): FieldIssue[] {
+  private commandIssues(trial: LocalTrialSpec, env: Readonly<Record<string, string | undefined>>): FieldIssue[] {
     const cwd = resolve(this.cwd, trial.cwd ?? '.');
     if (!isDirectory(cwd)) return [{ path: trial.cwd ? 'trial.cwd' : 'trial.command[0]', message: `directory ${cwd} does not exist` }];
     const executable = trial.command[0] ?? '';
@@ -596,8 +597,8 @@ export class LocalProvider implements TuningProvider {
       if (!isExecutableFile(path)) return [{ path: 'trial.command[0]', message: `${path} is not an executable file` }];
       return [];
     }
-    const dirs = (this.env.PATH ?? '').split(delimiter).filter(Boolean);
-    const extensions = process.platform === 'win32' ? ['', ...(this.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+    const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
+    const extensions = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
     const found = dirs.some((dir) => extensions.some((ext) => isExecutableFile(join(resolve(cwd, dir), executable + ext))));
     return found ? [] : [{ path: 'trial.command[0]', message: `"${executable}" was not found on PATH` }];
   }
