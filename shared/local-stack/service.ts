@@ -101,8 +101,7 @@ async function awaitService(paths: ServicePaths, timeoutMs: number, env: NodeJS.
   for (;;) {
     const info = await findService(paths.home);
     if (info) return { info, started: candidate !== undefined };
-    const owner = lockOwner(paths.lock);
-    if (owner === undefined || !isAlive(owner)) {
+    if (liveHolder(paths.lock) === undefined) {
       // No live owner: start a candidate, unless ours is still on its way to the lock.
       if (candidate?.exit !== undefined && candidate.exit !== 0) throw candidate.failure();
       if (candidate === undefined || candidate.exit !== undefined) candidate = spawnCandidate(paths, env);
@@ -152,7 +151,7 @@ function holdLease(paths: ServicePaths): () => void {
   const count = leases.get(file) ?? 0;
   if (count === 0) {
     ensurePrivateDir(paths.clients);
-    writePrivateFile(file, String(process.pid));
+    writePrivateFile(file, holderText());
   }
   leases.set(file, count + 1);
   if (!leaseHookInstalled) {
@@ -174,7 +173,7 @@ function holdLease(paths: ServicePaths): () => void {
   };
 }
 
-/** The pids of live leases other than `except`; dead ones are removed on the way. */
+/** The pids of live leases other than `except`; dead ones (a pid gone, or reused by another process) are removed on the way. */
 export function liveClients(home: string, except?: number): number[] {
   const { clients } = servicePaths(home);
   let names: string[];
@@ -185,9 +184,9 @@ export function liveClients(home: string, except?: number): number[] {
   }
   const live: number[] = [];
   for (const name of names) {
-    const pid = Number(name);
     if (!/^\d+$/.test(name)) continue;
-    if (isAlive(pid)) {
+    const pid = liveHolder(join(clients, name));
+    if (pid !== undefined) {
       if (pid !== except) live.push(pid);
     } else rmSync(join(clients, name), { force: true });
   }
@@ -205,22 +204,62 @@ export function liveClients(home: string, except?: number): number[] {
  */
 export function acquireLock(lock: string): boolean {
   for (;;) {
-    if (linkExclusive(lock, String(process.pid))) return true;
-    const owner = lockOwner(lock);
-    if (owner !== undefined && isAlive(owner)) return false;
+    if (linkExclusive(lock, holderText())) return true;
+    const seen = readText(lock);
+    if (liveHolder(lock) !== undefined) return false;
     const recover = `${lock}.recover`;
-    if (!linkExclusive(recover, String(process.pid))) {
-      const recovering = lockOwner(recover);
+    if (!linkExclusive(recover, holderText())) {
       // Its holder died in the few lines below: nobody else will clear it.
-      if (recovering === undefined || !isAlive(recovering)) rmSync(recover, { force: true });
+      if (liveHolder(recover) === undefined) rmSync(recover, { force: true });
       continue;
     }
     try {
-      const again = lockOwner(lock);
-      if (again === owner && (again === undefined || !isAlive(again))) rmSync(lock, { force: true });
+      if (readText(lock) === seen && liveHolder(lock) === undefined) rmSync(lock, { force: true });
     } finally {
       rmSync(recover, { force: true });
     }
+  }
+}
+
+/**
+ * What a lock or lease says about its writer: the pid and, on Linux, a stamp of the boot and the
+ * process's start time. Pids are reused (above all after a reboot), and a lock naming a reused pid
+ * must not pass for held.
+ */
+function holderText(): string {
+  const stamp = processStamp(process.pid);
+  return stamp === undefined ? String(process.pid) : `${process.pid} ${stamp}`;
+}
+
+/** The pid a lock or lease names, when that very process still runs; undefined otherwise. */
+export function liveHolder(file: string): number | undefined {
+  const [pidText = '', stamp] = (readText(file) ?? '').trim().split(/\s+/);
+  if (!/^\d+$/.test(pidText)) return undefined;
+  const pid = Number(pidText);
+  if (!isAlive(pid)) return undefined;
+  if (stamp === undefined) return pid;
+  const now = processStamp(pid);
+  return now === undefined || now === stamp ? pid : undefined;
+}
+
+/** `<boot id>/<start time>` of a process (Linux /proc); undefined where there is no /proc. */
+export function processStamp(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // after "pid (comm) " come the fields from the third on; the start time is the 22nd
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return start ? `${boot}/${start}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -228,14 +267,10 @@ export function releaseLock(lock: string): void {
   if (lockOwner(lock) === process.pid) rmSync(lock, { force: true });
 }
 
-/** The pid written in a lock file; undefined when there is none or it holds no pid. */
+/** The pid written in a lock file, alive or not; undefined when there is none or it holds no pid. */
 export function lockOwner(lock: string): number | undefined {
-  try {
-    const text = readFileSync(lock, 'utf8').trim();
-    return /^\d+$/.test(text) ? Number(text) : undefined;
-  } catch {
-    return undefined;
-  }
+  const pid = (readText(lock) ?? '').trim().split(/\s+/)[0] ?? '';
+  return /^\d+$/.test(pid) ? Number(pid) : undefined;
 }
 
 function linkExclusive(path: string, content: string): boolean {
@@ -273,8 +308,8 @@ export type StopResult =
 export async function stopService(home: string, options: StopOptions = {}): Promise<StopResult> {
   const paths = servicePaths(home);
   const info = readServiceFile(paths.file);
-  const owner = lockOwner(paths.lock);
-  const pid = info && isAlive(info.pid) ? info.pid : owner !== undefined && isAlive(owner) ? owner : undefined;
+  const owner = liveHolder(paths.lock);
+  const pid = owner ?? (info && isAlive(info.pid) ? info.pid : undefined);
   if (pid === undefined || !info) return { outcome: 'not-running' };
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   const workDir = join(paths.home, 'local');

@@ -993,6 +993,8 @@ class JobRun {
       },
       record,
     );
+    // the job's trial counts moved: a job event says so, as a cloud job's describe would show it
+    await this.journal.change(() => undefined, undefined, true);
     this.afterTrial(outcome, objective);
   }
 

@@ -103,8 +103,12 @@ function alive(pid: number): boolean {
 }
 
 const byId = (trials: readonly Trial[]): Trial[] => [...trials].sort((a, b) => a.trialId.localeCompare(b.trialId));
+const jobEvents = (events: readonly LocalProviderEvent[]) => events.filter((e) => e['detail-type'] === 'Local Tuning Job State Change');
+/** The job's status words in order; the events that only move its trial counts repeat a word, and are counted apart. */
 const jobWords = (events: readonly LocalProviderEvent[]): string[] =>
-  events.filter((e) => e['detail-type'] === 'Local Tuning Job State Change').map((e) => e.detail.status);
+  jobEvents(events)
+    .map((e) => e.detail.status as string)
+    .filter((word, i, words) => word !== words[i - 1]);
 
 // ---- tests -----------------------------------------------------------------------------------
 
@@ -439,6 +443,24 @@ describe('LocalProvider', () => {
     await h.provider.stop(ref);
     await h.provider.waitForJob('owned');
     expect(await other.provider.describe(ref)).toMatchObject({ status: 'stopped' });
+  }, 10_000);
+
+  it('announces the job\'s trial counts after every finished trial', async () => {
+    const h = harness();
+    const spec = inlineSpec('console.log("score=" + hp.x)', { budget: { maxTrials: 3, parallelTrials: 1 } });
+    await run(h, spec);
+    const counts = jobEvents(h.events).map((e) => [e.detail.status, e.detail.trialCounts]);
+    expect(counts).toEqual([
+      ['PENDING', {}],
+      ['RUNNING', {}],
+      ['RUNNING', { COMPLETED: 1 }],
+      ['RUNNING', { COMPLETED: 2 }],
+      ['RUNNING', { COMPLETED: 3 }],
+      ['COMPLETED', { COMPLETED: 3 }],
+    ]);
+    // each after its trial's own event
+    const order = h.events.map((e) => (e['detail-type'] === 'Local Trial State Change' ? `trial:${e.detail.trial?.trialId.slice(-4)}` : `job:${JSON.stringify(e.detail.trialCounts)}`));
+    expect(order.indexOf('trial:t001')).toBeLessThan(order.indexOf('job:{"COMPLETED":1}'));
   }, 10_000);
 
   it('lists trials incrementally from a cursor', async () => {

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, liveClients, lockOwner, releaseLock, runService, servicePaths } from '../../../shared/local-stack/service';
+import { acquireLock, liveClients, liveHolder, lockOwner, processStamp, releaseLock, runService, servicePaths } from '../../../shared/local-stack/service';
 
 /** A pid that was alive once and is not any more. */
 async function deadPid(): Promise<number> {
@@ -37,6 +37,22 @@ describe('acquireLock', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
+  it('takes over a lock whose pid now belongs to another process (reused after a reboot), and keeps one its holder wrote', () => {
+    const { lock } = servicePaths(home);
+    const stamp = processStamp(process.ppid);
+    expect(stamp, 'this machine has /proc').toBeDefined();
+    // the parent is alive, but it is not the process that wrote this lock: its start time differs
+    writeFileSync(lock, `${process.ppid} ${stamp}0`);
+    expect(liveHolder(lock)).toBeUndefined();
+    expect(acquireLock(lock)).toBe(true);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid} ${processStamp(process.pid)}`);
+    releaseLock(lock);
+
+    writeFileSync(lock, `${process.ppid} ${stamp}`);
+    expect(liveHolder(lock)).toBe(process.ppid);
+    expect(acquireLock(lock)).toBe(false);
+  });
+
   it('clears a recovery lock left by a dead process', async () => {
     const { lock } = servicePaths(home);
     writeFileSync(lock, String(await deadPid()));
@@ -55,6 +71,14 @@ describe('liveClients', () => {
     expect(liveClients(home)).toEqual([process.pid]);
     expect(existsSync(join(clients, String(dead)))).toBe(false);
     expect(liveClients(home, process.pid)).toEqual([]);
+  });
+
+  it('drops a lease whose pid was reused by another process', () => {
+    const { clients } = servicePaths(home);
+    mkdirSync(clients);
+    writeFileSync(join(clients, String(process.ppid)), `${process.ppid} ${processStamp(process.ppid)}0`);
+    expect(liveClients(home)).toEqual([]);
+    expect(existsSync(join(clients, String(process.ppid)))).toBe(false);
   });
 });
 
