@@ -288,7 +288,8 @@ describe('the shared local service', () => {
     it('after the service is killed (kill -9) mid-job, says the job is interrupted (exit 6), and resume finishes it keeping its finished trials', async () => {
       const home = newHome('killed');
       const release = join(dir, 'killed-release');
-      const submit = start(home, ['submit', gatedSpec('killed', release)]);
+      const spec = gatedSpec('killed', release);
+      const submit = start(home, ['submit', spec, '--idempotency-key', 'killed-once']);
       const jobId = await runningJob(home);
       await eventually(() => engineState(home, jobId).trials.some((t) => t.status === 'RUNNING' && t.trialId.endsWith('t002')), 'the second trial runs');
       const service = serviceOf(home) as { pid: number };
@@ -298,7 +299,12 @@ describe('the shared local service', () => {
       expect(submit.out.stderr).toContain(`job ${jobId} is interrupted`);
       expect(submit.out.stderr).toContain(`tunewire resume ${jobId}`);
 
-      // the next command starts a new service, which marks the running trial lost
+      // the next command starts a new service, which marks the running trial lost; submitting again
+      // with the same key finds the same job and says the same, at once
+      const again = await tunewire(home, ['submit', spec, '--idempotency-key', 'killed-once']);
+      expect(again.code, again.stderr).toBe(6);
+      expect(again.stdout).toContain(`already submitted: ${jobId}`);
+      expect(again.stderr).toContain(`tunewire resume ${jobId}`);
       const status = await tunewire(home, ['status', jobId, '--json']);
       expect(status.code, status.stderr).toBe(0);
       expect(JSON.parse(status.stdout)).toMatchObject({ status: 'paused', providerStatus: 'INTERRUPTED' });
@@ -319,9 +325,9 @@ describe('the shared local service', () => {
         ['t003', 'succeeded', '2'],
         ['t004', 'succeeded', '3'],
       ]);
-      const again = await tunewire(home, ['resume', jobId]);
-      expect(again.code).toBe(2);
-      expect(again.stderr).toContain('has already succeeded; there is nothing to resume');
+      const finished = await tunewire(home, ['resume', jobId]);
+      expect(finished.code).toBe(2);
+      expect(finished.stderr).toContain('has already succeeded; there is nothing to resume');
     }, 240_000);
   });
 });
