@@ -23,7 +23,8 @@ export interface CliStatusFigures {
  * A user's `tunewire status <job>` in a fresh CLI process, RUNS times each way, interleaved (cold,
  * warm, cold, ...), so drift of the machine hits both alike: warm with the shared local service up
  * (`tunewire up`), cold after `tunewire down`, when the command starts the service itself. One
- * state directory, on disk, holding one finished local job.
+ * state directory, on disk, holding one finished local job. The `submit` that makes the job also
+ * builds the CLI bundle when a source changed (bin/cli-bundle.mjs), so no timed run pays for a build.
  */
 export async function measureCliStatus(): Promise<CliStatusFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'tunewire-bench-status-'));

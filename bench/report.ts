@@ -76,7 +76,7 @@ function cliStatusSection(f: CliStatusFigures, now: Date): string[] {
   return [
     CLI_STATUS_HEADING,
     '',
-    `Method: \`tunewire status <job>\` of one finished local job, each run a fresh CLI process (bin/tunewire.mjs through tsx, as a user runs it), wall clock from spawn to exit; state directory on disk. Warm: the state directory's shared service (DynamoDB Local) already up (\`tunewire up\`). Cold: after \`tunewire down\`, so the command starts DynamoDB Local itself. 5 of each, interleaved cold, warm, cold, ... Measured ${now.toISOString()}.`,
+    `Method: \`tunewire status <job>\` of one finished local job, each run a fresh CLI process (bin/tunewire.mjs from its esbuild bundle, built beforehand, as a user runs it), wall clock from spawn to exit; state directory on disk. Warm: the state directory's shared service (DynamoDB Local) already up (\`tunewire up\`). Cold: after \`tunewire down\`, so the command starts DynamoDB Local itself. 5 of each, interleaved cold, warm, cold, ... Measured ${now.toISOString()}.`,
     '',
     '| Run | Median | Each run | Cold / warm |',
     '| --- | --- | --- | --- |',

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs the CLI from its bundle, built on the first run and after any source change (cli-bundle.mjs),
+// so a fresh clone needs no build step.
+import { importEntry } from './cli-bundle.mjs';
 
 // The SDK's notice that its 2027 releases will need Node 22 is not for tunewire's users.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -22,6 +23,5 @@ process.on('warning', (warning) => {
   if (warning.name !== 'MetadataLookupWarning') for (const print of printWarning) print(warning);
 });
 
-register();
-const { main } = await import('../shared/cli/main.ts');
+const { main } = await importEntry('cli');
 process.exitCode = await main(process.argv);

@@ -98,7 +98,8 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     trigger: (event) => handleTriggerEvent(ready(), event),
   };
   const bus = new LocalBus({
-    rules: loadBusRules(join(options.root, 'serverless.yml')),
+    // read on the first event: `status` and `trials` publish none
+    rules: () => loadBusRules(join(options.root, 'serverless.yml')),
     targets,
     // a receiver that keeps failing backs off for minutes; nothing waits for it but close()
     background: ['notify'],

@@ -16,7 +16,8 @@ export interface Delivery {
 }
 
 export interface LocalBusOptions {
-  readonly rules: readonly BusRule[];
+  /** The routing rules, or where to get them on first use (reading serverless.yml costs a command ~120 ms it may not need). */
+  readonly rules: readonly BusRule[] | (() => readonly BusRule[]);
   /** Function name (as in serverless.yml) to the handler body it runs. */
   readonly targets: Readonly<Record<string, Target>>;
   /** Deliveries in flight at once, across targets (EventBridge invokes targets concurrently). */
@@ -60,10 +61,21 @@ export class LocalBus implements EventBus {
   readonly deadLetters: Delivery[] = [];
   readonly published: EventBridgeEnvelope[] = [];
 
+  private loadedRules: readonly BusRule[] | undefined;
+
   constructor(private readonly options: LocalBusOptions) {
-    for (const rule of options.rules) {
-      if (!options.targets[rule.functionName]) throw new Error(`serverless.yml routes to ${rule.functionName}, which has no local target`);
+    if (typeof options.rules !== 'function') this.rules();
+  }
+
+  /** The rules, checked once: every function they route to must have a local target. */
+  private rules(): readonly BusRule[] {
+    if (this.loadedRules) return this.loadedRules;
+    const rules = typeof this.options.rules === 'function' ? this.options.rules() : this.options.rules;
+    for (const rule of rules) {
+      if (!this.options.targets[rule.functionName]) throw new Error(`serverless.yml routes to ${rule.functionName}, which has no local target`);
     }
+    this.loadedRules = rules;
+    return rules;
   }
 
   async publish(events: readonly AnyTunewireEvent[]): Promise<void> {
@@ -83,7 +95,7 @@ export class LocalBus implements EventBus {
 
   /** The functions whose rules match the event. */
   route(envelope: EventBridgeEnvelope): string[] {
-    const names = this.options.rules.filter((r) => matchesEventPattern(r.pattern, envelope)).map((r) => r.functionName);
+    const names = this.rules().filter((r) => matchesEventPattern(r.pattern, envelope)).map((r) => r.functionName);
     return [...new Set(names)];
   }
 
