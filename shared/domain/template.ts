@@ -7,6 +7,36 @@ const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 
 export const templateNameSchema = z.string().min(1).max(63).regex(NAME, 'must be letters, digits and dashes, starting and ending with a letter or digit');
 
+/** The HMAC header an inbound `hmac` webhook carries when the template names none. */
+export const DEFAULT_HMAC_HEADER = 'x-tunewire-signature';
+/** The optional signed timestamp of an inbound `hmac` webhook: Unix seconds, signed as `<timestamp>.<body>`. */
+export const HMAC_TIMESTAMP_HEADER = 'x-tunewire-timestamp';
+/** Headers an `hmac` template may not name as its signature header: the schemes read them. */
+const RESERVED_HMAC_HEADERS: ReadonlySet<string> = new Set([HMAC_TIMESTAMP_HEADER, 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
+export const MIN_STANDARD_SECRET_BYTES = 16;
+
+/** Canonical padded base64: what Node's encoder writes, so Node and the standardwebhooks package decode it alike. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The HMAC key of a Standard Webhooks secret (`whsec_<base64>`), or undefined when the secret is
+ * not one: not prefixed, not canonical padded base64, or under MIN_STANDARD_SECRET_BYTES. The
+ * template schema refuses such a secret at put; the inbound check treats a stored one as no key.
+ *
+ * @example
+ *   standardWebhookKey(`whsec_${randomBytes(32).toString('base64')}`) // a 32-byte Buffer
+ *   standardWebhookKey('whsec_not*base64!')                          // undefined
+ */
+export function standardWebhookKey(secret: string): Buffer | undefined {
+  if (!secret.startsWith('whsec_')) return undefined;
+  const encoded = secret.slice('whsec_'.length);
+  if (!BASE64.test(encoded)) return undefined;
+  const key = Buffer.from(encoded, 'base64');
+  // a final character with stray low bits decodes, but differently in other decoders
+  if (key.toString('base64') !== encoded || key.length < MIN_STANDARD_SECRET_BYTES) return undefined;
+  return key;
+}
+
 /**
  * A template document as `tunewire templates put` and `PUT /templates/{name}` take it:
  *
@@ -17,7 +47,7 @@ export const templateNameSchema = z.string().min(1).max(63).regex(NAME, 'must be
  *     s3Prefix: s3://data/churn/
  *     datasetName: churn-daily
  *     pubsubTopic: churn-data
- *     webhook: { kind: standard, secret: whsec_... }   # or { kind: hmac, secret: ..., header: x-signature }
+ *     webhook: { kind: standard, secret: whsec_<base64> }   # or { kind: hmac, secret: ..., header: x-signature }
  */
 export const templateDocumentSchema = z.strictObject({
   spec: z.record(z.string(), z.unknown()),
@@ -35,8 +65,11 @@ export const templateDocumentSchema = z.strictObject({
           header: z.string().regex(/^[a-zA-Z0-9-]+$/, 'must be an HTTP header name').optional(),
         })
         .superRefine((w, ctx) => {
-          if (w.kind === 'standard' && !/^whsec_[A-Za-z0-9+/=]+$/.test(w.secret)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'must be whsec_<base64> for Standard Webhooks' });
+          if (w.kind === 'standard' && !standardWebhookKey(w.secret)) {
+            ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be whsec_ followed by padded base64 of at least ${MIN_STANDARD_SECRET_BYTES} bytes for Standard Webhooks` });
+          }
           if (w.kind === 'standard' && w.header) ctx.addIssue({ code: 'custom', path: ['header'], message: 'is only for kind hmac' });
+          if (w.header && RESERVED_HMAC_HEADERS.has(w.header.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['header'], message: `must not be ${w.header.toLowerCase()}, a header the webhook scheme reads itself` });
         })
         .optional(),
     })

@@ -5,7 +5,10 @@ export type TriggerPolicy = 'queue' | 'drop';
 
 /** How an inbound webhook call proves it comes from the data platform. */
 export interface WebhookAuth {
-  /** `standard`: Standard Webhooks (webhook-id/-timestamp/-signature); `hmac`: hex SHA-256 HMAC of the raw body in one header. */
+  /**
+   * `standard`: Standard Webhooks (webhook-id/-timestamp/-signature); `hmac`: hex SHA-256 HMAC in one
+   * header, of `<x-tunewire-timestamp>.<body>` when that header is sent, else of the raw body.
+   */
   readonly kind: 'standard' | 'hmac';
   /** `whsec_<base64>` for `standard`; any shared secret for `hmac`. */
   readonly secret: string;
@@ -85,6 +88,26 @@ export interface TriggerDecision {
   readonly warmStart?: string;
 }
 
+/** What handling an inbound delivery produced, kept so that a retry of it is answered the same. */
+export interface InboundDeliveryResult {
+  readonly outcome: string;
+  readonly jobId?: string;
+  readonly decision?: TriggerDecisionKind;
+  readonly detail?: string;
+}
+
+/**
+ * The result of claiming an inbound delivery (`HOOK#<key>`):
+ * - `claimed`: this caller handles it; `firstAt` is when the delivery was first claimed (a retry
+ *   triggers with it, so it derives the same job id), `attempt` counts the handlers so far;
+ * - `done`: an earlier handler finished it, with this result;
+ * - `in-progress`: another handler holds an unexpired lease on it.
+ */
+export type InboundClaim =
+  | { readonly kind: 'claimed'; readonly firstAt: string; readonly attempt: number }
+  | { readonly kind: 'done'; readonly firstAt: string; readonly result: InboundDeliveryResult }
+  | { readonly kind: 'in-progress'; readonly leaseUntil: string };
+
 /** The result of a conditional claim; `held` carries what the winner stored. */
 export type ClaimResult = { readonly kind: 'claimed' } | { readonly kind: 'held'; readonly by: string; readonly since: string };
 
@@ -119,8 +142,20 @@ export interface TemplateStore {
   /** Removes the queued trigger if it is still `decisionId`; true for the caller that took it. */
   takeQueuedTrigger(name: string, decisionId: string): Promise<boolean>;
 
-  /** Claims a webhook id for the replay window; false when it was seen (a replay). */
-  claimWebhookId(name: string, webhookId: string, input: { readonly at: string; readonly ttlSeconds: number }): Promise<boolean>;
+  /**
+   * Claims an inbound delivery (a webhook id, or a body digest) for `leaseSeconds`, as `owner`.
+   * Fresh when no record exists or it is older than `retainSeconds`; taken over (same `firstAt`)
+   * when the previous handler released it or its lease ran out; otherwise `done` or `in-progress`.
+   *
+   * @example
+   *   const claim = await templates.claimInboundDelivery('churn', 'msg_2KWP', { owner: randomUUID(), at, leaseSeconds: 60, retainSeconds: 3 * 86_400 });
+   *   if (claim.kind === 'claimed') { const outcome = await trigger(claim.firstAt); await templates.completeInboundDelivery('churn', 'msg_2KWP', { owner, at, result: outcome }); }
+   */
+  claimInboundDelivery(name: string, key: string, input: { readonly owner: string; readonly at: string; readonly leaseSeconds: number; readonly retainSeconds: number }): Promise<InboundClaim>;
+  /** Records the delivery's result, if `owner` still holds it; false when another handler took it over. */
+  completeInboundDelivery(name: string, key: string, input: { readonly owner: string; readonly at: string; readonly result: InboundDeliveryResult }): Promise<boolean>;
+  /** Ends `owner`'s lease early (its trigger failed), so the sender's retry can claim it at once. */
+  releaseInboundDelivery(name: string, key: string, input: { readonly owner: string; readonly at: string }): Promise<boolean>;
 
   recordDecision(decision: TriggerDecision): Promise<void>;
   /** Oldest first. */

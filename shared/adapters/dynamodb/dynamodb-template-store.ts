@@ -15,6 +15,8 @@ import { TunewireError, ConcurrencyError } from '../../domain/errors';
 import type { TuningSpec } from '../../domain/spec';
 import type {
   ClaimResult,
+  InboundClaim,
+  InboundDeliveryResult,
   QueuedTrigger,
   TemplateRecord,
   TemplateSettings,
@@ -33,7 +35,7 @@ import { HISTORY_RETENTION_DAYS, TTL_ATTRIBUTE } from './table';
  *   TPL#<name>    V#<000001>             one immutable spec version
  *   TPL#<name>    TRIG#<at>#<id>         one trigger decision (TTL)
  *   TPL#<name>    DEB#<dedupe key>       debounce marker, valid until expiresAt (TTL)
- *   TPL#<name>    HOOK#<webhook id>      inbound webhook replay marker (TTL)
+ *   TPL#<name>    HOOK#<delivery key>    inbound webhook delivery: a leased claim, then its result (TTL)
  *
  * The head is `HEAD`, not `META`: the ledger's listJobs scans for `sk = META`.
  */
@@ -45,7 +47,7 @@ export const templateKeys = {
   decision: (at: string, id: string) => `TRIG#${at}#${id}`,
   decisionPrefix: 'TRIG#',
   debounce: (dedupeKey: string) => `DEB#${dedupeKey}`,
-  webhook: (webhookId: string) => `HOOK#${webhookId}`,
+  delivery: (key: string) => `HOOK#${key}`,
 } as const;
 
 export class TemplateNotFoundError extends TunewireError {
@@ -63,6 +65,8 @@ export interface DynamoDbTemplateStoreOptions {
 
 type Item = Record<string, AttributeValue>;
 const PUT_ATTEMPTS = 5;
+/** Racing takeovers of one expired delivery claim: each loss re-reads what the winner stored. */
+const CLAIM_ATTEMPTS = 3;
 
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
@@ -295,14 +299,105 @@ export class DynamoDbTemplateStore implements TemplateStore {
     );
   }
 
-  async claimWebhookId(name: string, webhookId: string, input: { at: string; ttlSeconds: number }): Promise<boolean> {
+  async claimInboundDelivery(name: string, key: string, input: { owner: string; at: string; leaseSeconds: number; retainSeconds: number }): Promise<InboundClaim> {
+    // Timeline: delivery d arrives -> handler A puts HOOK#d {claimed, owner A, lease t+60s, firstAt t}
+    // -> B, a concurrent copy of d, fails the put and sees A's live lease: in-progress. A triggers:
+    //   - and completes: HOOK#d becomes {done, result}; any later copy of d is answered with it;
+    //   - and fails: A releases (lease = now); the sender's retry C takes over (owner and lease
+    //     unchanged since C read them), keeps firstAt, so it derives A's job id and finishes A's work;
+    //   - and crashes: the lease runs out; the retry takes over as above.
+    // The record outlives its TTL until DynamoDB deletes it, so the put reads expiresAt itself.
+    const nowMs = Date.parse(input.at);
+    const now = Math.floor(nowMs / 1000);
+    const leaseUntilMs = nowMs + input.leaseSeconds * 1000;
+    const Key = toItem({ pk: templateKeys.template(name), sk: templateKeys.delivery(key) });
+    let old: Record<string, unknown> = {};
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const absentOrExpired = 'attribute_not_exists(pk) OR #ttl <= :now';
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ pk: templateKeys.template(name), sk: templateKeys.delivery(key), state: 'claimed', owner: input.owner, leaseUntilMs, firstAt: input.at, claimedAt: input.at, attempt: 1, [TTL_ATTRIBUTE]: now + input.retainSeconds }),
+            ConditionExpression: absentOrExpired,
+            ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: toItem({ ':now': now }),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { kind: 'claimed', firstAt: input.at, attempt: 1 };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        old = error.Item ? unmarshall(error.Item) : {};
+      }
+      if (old['state'] === 'done') return { kind: 'done', firstAt: String(old['firstAt']), result: JSON.parse(String(old['result'])) as InboundDeliveryResult };
+      if (Number(old['leaseUntilMs']) > nowMs) return { kind: 'in-progress', leaseUntil: new Date(Number(old['leaseUntilMs'])).toISOString() };
+      // a record without an owner is a replay marker from before leases (HOOK#<id> {receivedAt}):
+      // its trigger may have failed, so it is taken over like a released claim
+      const legacy = old['owner'] === undefined;
+      const stillAsRead = legacy ? 'attribute_not_exists(#owner) AND #ttl > :now' : '#state = :claimed AND #owner = :previousOwner AND leaseUntilMs = :previousLease AND #ttl > :now';
+      const firstAt = String(old['firstAt'] ?? old['receivedAt'] ?? input.at);
+      try {
+        const { Attributes } = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key,
+            UpdateExpression: 'SET #state = :claimed, #owner = :owner, leaseUntilMs = :lease, firstAt = :firstAt, claimedAt = :at, attempt = if_not_exists(attempt, :zero) + :one',
+            ConditionExpression: stillAsRead,
+            ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner', '#ttl': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: toItem({
+              ':claimed': 'claimed',
+              ...(legacy ? {} : { ':previousOwner': old['owner'], ':previousLease': old['leaseUntilMs'] }),
+              ':now': now,
+              ':owner': input.owner,
+              ':lease': leaseUntilMs,
+              ':firstAt': firstAt,
+              ':at': input.at,
+              ':zero': 0,
+              ':one': 1,
+            }),
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        const row = Attributes ? unmarshall(Attributes) : {};
+        return { kind: 'claimed', firstAt: String(row['firstAt']), attempt: Number(row['attempt']) };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // another retry took it over, or it finished or expired meanwhile: read it again
+      }
+    }
+    return { kind: 'in-progress', leaseUntil: new Date(Number(old['leaseUntilMs'] ?? leaseUntilMs)).toISOString() };
+  }
+
+  async completeInboundDelivery(name: string, key: string, input: { owner: string; at: string; result: InboundDeliveryResult }): Promise<boolean> {
+    // Only the lease holder records the result: a handler whose lease ran out and was taken over
+    // leaves the record to its successor, which triggers the same job.
+    const holds = '#state = :claimed AND #owner = :owner';
     return this.ifCondition(() =>
       this.client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Item: toItem({ pk: templateKeys.template(name), sk: templateKeys.webhook(webhookId), receivedAt: input.at, [TTL_ATTRIBUTE]: epochSeconds(input.at) + input.ttlSeconds }),
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-          ExpressionAttributeValues: toItem({ ':now': epochSeconds(input.at) }),
+          Key: toItem({ pk: templateKeys.template(name), sk: templateKeys.delivery(key) }),
+          UpdateExpression: 'SET #state = :done, #result = :result, completedAt = :at REMOVE leaseUntilMs',
+          ConditionExpression: holds,
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner', '#result': 'result' },
+          ExpressionAttributeValues: toItem({ ':claimed': 'claimed', ':owner': input.owner, ':done': 'done', ':result': JSON.stringify(input.result), ':at': input.at }),
+        }),
+      ),
+    );
+  }
+
+  async releaseInboundDelivery(name: string, key: string, input: { owner: string; at: string }): Promise<boolean> {
+    const holds = '#state = :claimed AND #owner = :owner';
+    return this.ifCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem({ pk: templateKeys.template(name), sk: templateKeys.delivery(key) }),
+          UpdateExpression: 'SET leaseUntilMs = :now, releasedAt = :at',
+          ConditionExpression: holds,
+          ExpressionAttributeNames: { '#state': 'state', '#owner': 'owner' },
+          ExpressionAttributeValues: toItem({ ':claimed': 'claimed', ':owner': input.owner, ':now': Date.parse(input.at), ':at': input.at }),
         }),
       ),
     );

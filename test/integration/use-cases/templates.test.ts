@@ -230,7 +230,7 @@ describe('tuning templates against DynamoDB Local', () => {
       expect((sagemaker.creates[0]?.spec.trial as { inputs: { s3Uri: string }[] }).inputs[0]?.s3Uri).toBe('s3://tunewire-data/churn/2026-11-25/');
     });
 
-    it('refuses a bad signature, a stale timestamp and a replayed id, and submits nothing for them', async () => {
+    it('refuses a bad signature and a stale timestamp, and answers a repeated id with its first result', async () => {
       await put('churn');
       const bad = await handleInboundWebhook(deps, { template: 'churn', headers: { ...signed('msg_1', now), 'webhook-signature': 'v1,AAAA' }, body });
       const tampered = await handleInboundWebhook(deps, { template: 'churn', headers: signed('msg_1', now), body: body.replace('25', '26') });
@@ -242,7 +242,8 @@ describe('tuning templates against DynamoDB Local', () => {
       const first = await handleInboundWebhook(deps, { template: 'churn', headers: signed('msg_3', now), body });
       const replay = await handleInboundWebhook(deps, { template: 'churn', headers: signed('msg_3', now), body });
       expect(first.statusCode).toBe(202);
-      expect(replay.statusCode).toBe(409);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.body.jobId).toBe(first.body.jobId);
       expect(sagemaker.creates).toHaveLength(1);
     });
 
@@ -252,24 +253,29 @@ describe('tuning templates against DynamoDB Local', () => {
       const ok = await handleInboundWebhook(deps, { template: 'churn', headers: { 'x-platform-signature': `sha256=${signature}` }, body });
       const wrong = await handleInboundWebhook(deps, { template: 'churn', headers: { 'x-platform-signature': signature.replace(/^./, signature[0] === 'a' ? 'b' : 'a') }, body });
       const replay = await handleInboundWebhook(deps, { template: 'churn', headers: { 'x-platform-signature': signature }, body });
-      expect([ok.statusCode, wrong.statusCode, replay.statusCode]).toEqual([202, 401, 409]);
+      expect([ok.statusCode, wrong.statusCode, replay.statusCode]).toEqual([202, 401, 200]);
       expect(sagemaker.creates).toHaveLength(1);
     });
 
-    it('verifies the sample delivery in events/ (signed with the test secret) up to its timestamp', async () => {
+    it('verifies the sample delivery in events/ (signed with the test secret) on our clock: stale after 5 minutes, accepted at its timestamp', async () => {
       await put('churn');
       const sample = loadEvent('triggers/inbound-webhook.standard.json') as { headers: Record<string, string>; body: string };
-      now = new Date(Number(sample.headers['webhook-timestamp']) * 1000);
-      const result = await handleInboundWebhook(deps, { template: 'churn', headers: sample.headers, body: sample.body });
-      // the package checks its own tolerance on the wall clock, so a fixture from the past is refused as stale there
-      expect(result.statusCode).toBe(401);
-      expect(result.body.error?.message).toMatch(/timestamp/i);
-      expect(new Webhook(SECRET).sign(sample.headers['webhook-id'] as string, now, sample.body)).toBe(sample.headers['webhook-signature']);
+      const sentAt = new Date(Number(sample.headers['webhook-timestamp']) * 1000);
+      expect(new Webhook(SECRET).sign(sample.headers['webhook-id'] as string, sentAt, sample.body)).toBe(sample.headers['webhook-signature']);
+      now = new Date(sentAt.getTime() + 6 * 60_000);
+      const late = await handleInboundWebhook(deps, { template: 'churn', headers: sample.headers, body: sample.body });
+      expect(late.statusCode).toBe(401);
+      expect(late.body.error?.code).toBe('WEBHOOK.STALE');
+      now = sentAt;
+      const onTime = await handleInboundWebhook(deps, { template: 'churn', headers: sample.headers, body: sample.body });
+      expect(onTime.statusCode).toBe(202);
     });
 
-    it('answers 404 for a template without a webhook', async () => {
+    it('answers a template without a webhook as it answers a bad signature: 401', async () => {
       await put('churn', { triggers: {} });
-      expect((await handleInboundWebhook(deps, { template: 'churn', headers: signed('msg_1', now), body })).statusCode).toBe(404);
+      const result = await handleInboundWebhook(deps, { template: 'churn', headers: signed('msg_1', now), body });
+      expect(result.statusCode).toBe(401);
+      expect(result.body.error?.code).toBe('WEBHOOK.UNAUTHORIZED');
     });
   });
 
