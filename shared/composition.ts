@@ -32,6 +32,7 @@ export async function createCloudDependencies(
     bus: await createBus(config),
     clock: systemClock,
     providers: new ProviderCatalog(providers),
+    ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}),
     templates: new DynamoDbTemplateStore({ client, tableName }),
     webhooks: createNotifyDependencies({ client, tableName, ledger, clock: systemClock, config: webhookConfig }),
   };

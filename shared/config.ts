@@ -16,12 +16,15 @@ const envSchema = z
     GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
     /** Points the ledger at another DynamoDB (DynamoDB Local); the SDK also honours AWS_ENDPOINT_URL_DYNAMODB. */
     TUNEWIRE_DYNAMODB_ENDPOINT: z.url().optional(),
+    /** The HTTP API's base URL: events link to their job there (`url`); without it they carry no link. */
+    TUNEWIRE_API_URL: z.url().optional(),
   });
 
 export interface Config {
   readonly tableName: string;
   readonly region: string;
   readonly dynamoEndpoint?: string;
+  readonly apiUrl?: string;
   readonly bus: { readonly kind: 'eventbridge'; readonly eventBusName: string } | { readonly kind: 'pubsub'; readonly topic: string; readonly projectId?: string };
 }
 
@@ -44,6 +47,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     tableName: e.TUNEWIRE_TABLE,
     region: e.AWS_REGION,
     ...(e.TUNEWIRE_DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.TUNEWIRE_DYNAMODB_ENDPOINT } : {}),
+    ...(e.TUNEWIRE_API_URL ? { apiUrl: e.TUNEWIRE_API_URL } : {}),
     bus:
       e.TUNEWIRE_BUS === 'pubsub'
         ? { kind: 'pubsub' as const, topic: e.TUNEWIRE_PUBSUB_TOPIC as string, ...(e.GOOGLE_CLOUD_PROJECT ? { projectId: e.GOOGLE_CLOUD_PROJECT } : {}) }

@@ -47,8 +47,16 @@ export interface JobRecord {
   readonly flags?: readonly string[];
   /** Time of the provider observation the status came from; orders same-rank changes. */
   readonly lastObservedAt?: string;
-  /** The last status whose events were published; differs from `status` only after a crash. */
+  /** The last status whose events were all published; differs from `status` while they go out. */
   readonly announcedStatus?: JobStatus;
+  /** The per-job sequence number of the last job announcement published (see `nextJobAnnouncement`). */
+  readonly announcedSequence?: number;
+  /** The id of the last job announcement published. */
+  readonly announcedEventId?: string;
+  /** When the provider accepted the job (the time of Tuning Job Submitted). */
+  readonly submittedAt?: string;
+  /** The provider already had the job when it was submitted (a retried or crashed submit adopted it). */
+  readonly adopted?: boolean;
   /** The provider's paging position for incremental trial reads. */
   readonly trialCursor?: string;
   readonly bestTrial?: Trial;

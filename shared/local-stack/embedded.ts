@@ -129,6 +129,7 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     ledger,
     webhooks,
     templates: new DynamoDbTemplateStore({ client, tableName }),
+    ...(env.TUNEWIRE_API_URL ? { apiUrl: env.TUNEWIRE_API_URL } : {}),
     bus,
     clock: systemClock,
     providers: new ProviderCatalog({

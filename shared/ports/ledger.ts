@@ -1,3 +1,4 @@
+import type { AnyTunewireEvent } from '../domain/events';
 import type { JobObservation, JobRecord } from '../domain/job';
 import type { ProviderName, Goal } from '../domain/spec';
 import type { JobStatus } from '../domain/status';
@@ -58,6 +59,58 @@ export type PromoteResult =
   /** The champion changed since it was read (or is better); re-read and decide again. */
   | { readonly kind: 'conflict'; readonly current: Champion | undefined };
 
+/**
+ * How long a claim to publish an announcement holds. A claim older than this was abandoned (its
+ * holder crashed between claim and publish) and the next handler that wants it takes it over.
+ */
+export const ANNOUNCEMENT_LEASE_MS = 30_000;
+
+/** What publishing an announcement marks in the ledger once it is out. */
+export interface AnnouncementMarks {
+  /** The trial whose `trial.finished` this is: marked `announced`. */
+  readonly trialId?: string;
+  /** Job announcements: the job's announced sequence and event id, and the status they complete. */
+  readonly announcedSequence?: number;
+  readonly announcedEventId?: string;
+  readonly announcedStatus?: JobStatus;
+}
+
+export interface AnnouncementClaimRequest {
+  readonly jobId: string;
+  /** What is claimed: `job` for the job's own announcements (one at a time, in order), else the event id. */
+  readonly key: string;
+  /** The step within the key: the job's announcement sequence; 1 for a one-off announcement. */
+  readonly sequence: number;
+  /** The events to publish, stored with the claim so whoever finishes an abandoned claim publishes the same bytes. */
+  readonly events: readonly AnyTunewireEvent[];
+  readonly marks: AnnouncementMarks;
+  /** Who asks: a delivery retried after a crash (same holder) resumes its own claim at once. */
+  readonly holder: string;
+  readonly at: string;
+  /** Claims made at or before this time are abandoned and may be taken over. */
+  readonly staleBefore: string;
+}
+
+/** A won claim: publish `events` (the stored ones, when an abandoned claim was resumed), then complete it. */
+export interface AnnouncementClaim {
+  readonly jobId: string;
+  readonly key: string;
+  readonly sequence: number;
+  readonly events: readonly AnyTunewireEvent[];
+  readonly marks: AnnouncementMarks;
+  readonly holder: string;
+  readonly claimedAt: string;
+  /** True when this is an abandoned claim taken over: its step may not be the one asked for. */
+  readonly resumed: boolean;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'won'; readonly claim: AnnouncementClaim }
+  /** Another handler holds a live claim on it: it publishes, this one does not. */
+  | { readonly kind: 'held' }
+  /** Published already (this step, or a later one of the job's). */
+  | { readonly kind: 'done' };
+
 export interface NewJob {
   readonly jobId: string;
   readonly name: string;
@@ -112,7 +165,7 @@ export interface Ledger {
   listJobs(query?: JobQuery): Promise<JobPage>;
 
   /** submitting -> pending with the provider's id; conditional on the job still submitting. */
-  markSubmitted(jobId: string, providerJobId: string | undefined, at: string): Promise<JobRecord>;
+  markSubmitted(jobId: string, providerJobId: string | undefined, at: string, adopted?: boolean): Promise<JobRecord>;
   /**
    * submitting -> failed with the reason, for a create the provider refused outright (no job
    * exists there); conditional on the job still submitting. Returns the job as it now stands.
@@ -132,6 +185,25 @@ export interface Ledger {
   /** Marks the job's current status as announced (conditional on it still being `status`). */
   markAnnounced(jobId: string, status: JobStatus): Promise<void>;
   listHistory(jobId: string): Promise<ArrivalRecord[]>;
+
+  /**
+   * Claims the right to publish one announcement: a conditional write exactly one caller wins.
+   * Publish the claim's events, then `completeAnnouncement`. A claim not completed within
+   * `ANNOUNCEMENT_LEASE_MS` (or asked again by its own holder) is taken over, with its stored events.
+   *
+   * @example
+   *   const result = await ledger.claimAnnouncement({ jobId, key: eventId, sequence: 1, events: [event], marks: { trialId }, holder, at, staleBefore });
+   *   if (result.kind === 'won') { await bus.publish(result.claim.events); await ledger.completeAnnouncement(result.claim); }
+   */
+  claimAnnouncement(request: AnnouncementClaimRequest): Promise<ClaimResult>;
+  /** Marks a claim published and writes its marks, together; false when the claim was taken over meanwhile. */
+  completeAnnouncement(claim: AnnouncementClaim): Promise<boolean>;
+  /**
+   * Gives up a claim whose publish (or completion) failed, so the next asker takes it over at once
+   * with its stored events instead of waiting out the lease. Nothing happens when the claim is no
+   * longer ours; never throws for that.
+   */
+  releaseAnnouncement(claim: AnnouncementClaim): Promise<void>;
 
   /**
    * Merges an observation of a trial into the stored trial (`mergeTrial`): status only moves

@@ -1,10 +1,9 @@
 import { ConcurrencyError } from '../domain/errors';
-import { eventIds, makeEvent, type AnyTunewireEvent } from '../domain/events';
 import { observationDiffers, refOf, type JobObservation, type JobRecord } from '../domain/job';
-import { isTerminalJobStatus, judgeJobTransition } from '../domain/status';
+import { judgeJobTransition } from '../domain/status';
 import type { ArrivalRecord } from '../ports/ledger';
-import type { Dependencies } from './dependencies';
-import { syncTrials } from './fan-out-trials';
+import { announceJob, holderOf, type AnnouncingDependencies } from './announce';
+import { announceRemainingTrials, syncTrials } from './fan-out-trials';
 import type { HandledEvent, ProviderJobEvent } from './provider-events';
 
 const MAX_RACES = 8;
@@ -17,10 +16,11 @@ const MAX_RACES = 8;
  * 3. Where events are only hints (SageMaker), ask the provider for the truth.
  * 4. Write the transition, the dedupe marker and the history entry in one transaction; a delivery
  *    seen before is a duplicate. Lost races re-read and judge again.
- * 5. On a terminal status, read the remaining trials first so Tuning Job Finished names the best.
- * 6. Announce what the ledger holds but has not yet announced (also after a crash).
+ * 5. Announce, in order, what the ledger holds but has not yet announced (also after a crash):
+ *    each announcement under the job's claim (`announceJob`), timed by the provider observation.
+ *    Before Tuning Job Finished the remaining trials are read and announced, so it names the best.
  */
-export async function applyStatusChange(deps: Dependencies, event: ProviderJobEvent): Promise<HandledEvent> {
+export async function applyStatusChange(deps: AnnouncingDependencies, event: ProviderJobEvent): Promise<HandledEvent> {
   let job = (await deps.ledger.findJobByProviderJob(event.provider, event.providerJobName)) ?? (await findByProviderJobId(deps, event));
   if (!job) return { outcome: 'ignored', detail: `no tunewire job for ${event.provider} job ${event.providerJobName}` };
   const { provider } = deps.providers.get(job.provider);
@@ -35,7 +35,7 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
 
   if (event.claimed && judgeJobTransition(job.status, event.claimed.status, times(job, event.claimed)) === 'stale') {
     const recorded = await deps.ledger.recordArrival(job.jobId, arrival('stale'));
-    await announcePending(deps, job);
+    await announcePending(deps, job, event.eventId);
     return { outcome: recorded === 'duplicate' ? 'duplicate' : 'stale', jobId: job.jobId, detail: `${event.claimed.status} is behind ${job.status}` };
   }
 
@@ -46,7 +46,7 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
     const verdict = refreshes(job, observation) ? 'advance' : judgeJobTransition(job.status, observation.status, times(job, observation));
     if (verdict !== 'advance') {
       const recorded = await deps.ledger.recordArrival(job.jobId, arrival(verdict === 'stale' ? 'stale' : 'ignored'));
-      await announcePending(deps, job);
+      await announcePending(deps, job, event.eventId);
       const outcome = recorded === 'duplicate' ? 'duplicate' : verdict === 'stale' ? 'stale' : 'ignored';
       return { outcome, jobId: job.jobId, detail: `already ${job.status}` };
     }
@@ -56,11 +56,11 @@ export async function applyStatusChange(deps: Dependencies, event: ProviderJobEv
       continue;
     }
     if (result.kind === 'duplicate') {
-      await announcePending(deps, result.job);
+      await announcePending(deps, result.job, event.eventId);
       return { outcome: 'duplicate', jobId: job.jobId };
     }
     const from = job.status;
-    await announcePending(deps, result.job, from);
+    await announcePending(deps, result.job, event.eventId);
     return { outcome: 'applied', jobId: job.jobId, detail: `${from} -> ${result.job.status}` };
   }
   throw new ConcurrencyError(`job ${job.jobId}: lost ${MAX_RACES} races applying ${event.eventId}`);
@@ -76,7 +76,7 @@ function refreshes(job: JobRecord, observation: JobObservation): boolean {
 }
 
 /** Active jobs only: an event naming a finished job by its provider id changes nothing anyway. */
-async function findByProviderJobId(deps: Dependencies, event: ProviderJobEvent): Promise<JobRecord | undefined> {
+async function findByProviderJobId(deps: AnnouncingDependencies, event: ProviderJobEvent): Promise<JobRecord | undefined> {
   const id = event.providerJobId;
   if (!id) return undefined;
   const active = await deps.ledger.listActiveJobs(event.provider);
@@ -88,43 +88,20 @@ function times(job: JobRecord, observation: JobObservation): { known?: string; o
 }
 
 /**
- * Publishes the events for the job's current status unless they were announced already. The ids
- * are deterministic, so publishing twice after a crash is harmless to consumers.
+ * Publishes, in order and once in effect, the job announcements the ledger has not marked yet
+ * (see `announceJob`). Before Tuning Job Finished: the job's last trials are read and announced.
+ * `eventId` is the delivery's id: its retry after a crash resumes its claim at once.
  */
-export async function announcePending(deps: Dependencies, job: JobRecord, from?: JobRecord['status']): Promise<void> {
-  if (job.announcedStatus === job.status || job.status === 'submitting') return;
-  const base = { jobId: job.jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName };
-  const failure = job.failureReason ? { failureReason: job.failureReason } : {};
-  const now = deps.clock.now();
-  const events: AnyTunewireEvent[] = [
-    makeEvent(
-      'job.status_changed',
-      eventIds.statusChanged(job.jobId, job.status),
-      job.jobId,
-      { ...base, from: from ?? job.announcedStatus ?? 'pending', status: job.status, ...failure },
-      now,
-    ),
-  ];
-  if (isTerminalJobStatus(job.status)) {
-    // read the job again: the trial cursor may have moved since `job` was read
-    const synced = await syncTrials(deps, (await deps.ledger.getJob(job.jobId)) ?? job);
-    const bestTrial = synced.bestTrial;
-    events.push(
-      makeEvent(
-        'job.finished',
-        eventIds.finished(job.jobId),
-        job.jobId,
-        {
-          ...base,
-          status: job.status,
-          ...failure,
-          ...(bestTrial ? { bestTrial } : {}),
-          ...(job.spec.promotion ? { model: job.spec.promotion.model } : {}),
-        },
-        now,
-      ),
-    );
-  }
-  await deps.bus.publish(events);
-  await deps.ledger.markAnnounced(job.jobId, job.status);
+export async function announcePending(deps: AnnouncingDependencies, job: JobRecord, eventId?: string): Promise<void> {
+  if (job.status === 'submitting' || (job.announcedStatus === job.status && job.announcedSequence !== undefined)) return;
+  const holder = holderOf(eventId);
+  await announceJob(deps, job, {
+    holder,
+    beforeFinish: async (current) => {
+      // read the job again: the trial cursor may have moved since `current` was read
+      const synced = await syncTrials(deps, (await deps.ledger.getJob(current.jobId)) ?? current, holder);
+      await announceRemainingTrials(deps, current, holder);
+      return synced.bestTrial;
+    },
+  });
 }

@@ -49,4 +49,6 @@ export interface Dependencies {
   readonly providers: ProviderCatalog;
   /** Overrides `TRIAL_SETTLE_INTERVAL_MS` (fan-out-trials), e.g. for a deployment that wants trial news sooner. */
   readonly trialSettleIntervalMs?: number;
+  /** The HTTP API's base URL (TUNEWIRE_API_URL): announcements link to their job there. */
+  readonly apiUrl?: string;
 }

@@ -1,9 +1,8 @@
-import { eventIds, makeEvent } from '../domain/events';
 import { refOf, type JobRecord } from '../domain/job';
 import { isTerminalJobStatus, isTerminalTrialStatus } from '../domain/status';
 import { awaitsObjective, isBetter, selectBestTrial, withObjectiveFromMetrics, type Trial } from '../domain/trial';
 import type { StoredTrial } from '../ports/ledger';
-import type { Dependencies } from './dependencies';
+import { announceTrial, holderOf, type AnnouncingDependencies } from './announce';
 import type { HandledEvent, ProviderTrialEvent } from './provider-events';
 
 const MAX_PAGES_PER_CALL = 1000;
@@ -34,8 +33,8 @@ export interface SyncResult {
  *    says the read is complete or the cursor stops moving.
  * 2. Merge each listed trial into the ledger as the provider's word (`mergeTrial`): it outranks
  *    what events said, and adds to it; nothing known is lost.
- * 3. Announce each finished trial that is stored but not announced (stable id per trial), then
- *    mark it announced; a crash in between only repeats an event consumers can drop. A trial the
+ * 3. Announce each finished trial that is stored but not announced, under a ledger claim on its
+ *    event id (`announceTrial`): of all the fan-outs that see it, one publishes. A trial the
  *    provider has not yet judged waits, unless the job is over (then it goes out as it stands).
  * 4. Offer the page's best to the job (conditional), then move the cursor.
  * 5. If the listing lowered the value of the job's best trial (an event had claimed more), the
@@ -43,7 +42,7 @@ export interface SyncResult {
  *
  * The cost per trial is flat: nothing here reads all trials of the job, but for that correction.
  */
-export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<SyncResult> {
+export async function syncTrials(deps: AnnouncingDependencies, job: JobRecord, holder = holderOf(undefined)): Promise<SyncResult> {
   const { provider } = deps.providers.get(job.provider);
   const goal = job.spec.objective.goal;
   const final = isTerminalJobStatus(job.status);
@@ -68,8 +67,7 @@ export async function syncTrials(deps: Dependencies, job: JobRecord): Promise<Sy
         waiting++;
         continue;
       }
-      await announceTrial(deps, job, trial);
-      announced++;
+      if (await announceTrial(deps, job, stripAnnounced(trial), holder)) announced++;
     }
     const pageBest = selectBestTrial(stored, goal);
     if (pageBest && (await deps.ledger.offerBestTrial(job.jobId, stripAnnounced(pageBest), goal))) {
@@ -91,24 +89,26 @@ function lowersBest(best: Trial | undefined, stored: Trial, goal: JobRecord['spe
 }
 
 /** The job's best chosen again from all its trials, and written to the job. */
-async function chooseBestAgain(deps: Dependencies, job: JobRecord): Promise<Trial | undefined> {
+async function chooseBestAgain(deps: AnnouncingDependencies, job: JobRecord): Promise<Trial | undefined> {
   const best = selectBestTrial(await deps.ledger.listTrials(job.jobId), job.spec.objective.goal);
   const chosen = best && stripAnnounced(best);
   await deps.ledger.setBestTrial(job.jobId, chosen);
   return chosen;
 }
 
-async function announceTrial(deps: Dependencies, job: JobRecord, trial: StoredTrial): Promise<void> {
-  await deps.bus.publish([
-    makeEvent(
-      'trial.finished',
-      eventIds.trialFinished(job.jobId, trial.trialId),
-      job.jobId,
-      { jobId: job.jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName, trial: stripAnnounced(trial) },
-      deps.clock.now(),
-    ),
-  ]);
-  await deps.ledger.markTrialAnnounced(job.jobId, trial.trialId);
+/**
+ * At the job's end: announces every finished trial still unannounced, whatever page it was on. A
+ * claim another handler holds is taken over, lease or not: that handler may have died (a delivery
+ * that gave up between claim and publish), and after the job's end nothing else would come back
+ * for the trial; if it lives, its repeat carries the same bytes. One read of the job's trials.
+ */
+export async function announceRemainingTrials(deps: AnnouncingDependencies, job: JobRecord, holder: string): Promise<number> {
+  let announced = 0;
+  for (const trial of await deps.ledger.listTrials(job.jobId)) {
+    if (trial.announced || !isTerminalTrialStatus(trial.status)) continue;
+    if (await announceTrial(deps, job, stripAnnounced(trial), holder, { takeOver: true })) announced++;
+  }
+  return announced;
 }
 
 function stripAnnounced(trial: Trial): Trial {
@@ -123,7 +123,7 @@ function stripAnnounced(trial: Trial): Trial {
  * claims a listing, which settles it and every other trial finished by then; the others wait
  * for the next claim or the job's final sync. A trial is announced with its objective, not before.
  */
-async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Trial, observedAt: string): Promise<SyncResult> {
+async function storeEventTrial(deps: AnnouncingDependencies, job: JobRecord, carried: Trial, observedAt: string, holder: string): Promise<SyncResult> {
   const goal = job.spec.objective.goal;
   const trial = withObjectiveFromMetrics(carried, job.spec.objective.metric);
   const result = await deps.ledger.putTrial(job.jobId, { trial, source: 'event', observedAt });
@@ -135,14 +135,11 @@ async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Tria
     const now = deps.clock.now();
     const since = new Date(now.getTime() - (deps.trialSettleIntervalMs ?? TRIAL_SETTLE_INTERVAL_MS)).toISOString();
     if (!(await deps.ledger.claimTrialListing(job.jobId, now.toISOString(), since))) return { changed, announced: 0, waiting: 1, bestTrial: job.bestTrial };
-    const synced = await syncTrials(deps, job);
+    const synced = await syncTrials(deps, job, holder);
     return { ...synced, changed: changed + synced.changed };
   }
   let announced = 0;
-  if (!stored.announced && isTerminalTrialStatus(stored.status)) {
-    await announceTrial(deps, job, stored);
-    announced = 1;
-  }
+  if (!stored.announced && isTerminalTrialStatus(stored.status) && (await announceTrial(deps, job, stripAnnounced(stored), holder))) announced = 1;
   if (lowersBest(job.bestTrial, stored, goal)) return { changed, announced, waiting: 0, bestTrial: await chooseBestAgain(deps, job) };
   const better = selectBestTrial([stored], goal);
   if (better) await deps.ledger.offerBestTrial(job.jobId, stripAnnounced(better), goal);
@@ -150,7 +147,7 @@ async function storeEventTrial(deps: Dependencies, job: JobRecord, carried: Tria
 }
 
 /** The event's job: by tunewire id where the event carries one (a tag), else by the provider's job name. */
-async function findJob(deps: Dependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<JobRecord | undefined> {
+async function findJob(deps: AnnouncingDependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<JobRecord | undefined> {
   if ('provider' in event) {
     const byId = event.jobId !== undefined ? await deps.ledger.getJob(event.jobId) : undefined;
     if (byId && byId.provider === event.provider) return byId;
@@ -167,14 +164,15 @@ async function findJob(deps: Dependencies, event: ProviderTrialEvent | { readonl
  *    and announced once its objective is known (see `storeEventTrial`).
  * 3. Otherwise sync the job's trials from the provider (see `syncTrials`).
  */
-export async function fanOutTrials(deps: Dependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<HandledEvent> {
+export async function fanOutTrials(deps: AnnouncingDependencies, event: ProviderTrialEvent | { readonly jobId: string }): Promise<HandledEvent> {
   const job = await findJob(deps, event);
   if (!job) return { outcome: 'ignored', detail: 'no tunewire job for this event' };
   const carried = 'trial' in event ? event.trial : undefined;
   // A trial event can outrun the submit that launched its job: what it says is kept all the same.
   if (job.status === 'submitting' && !carried) return { outcome: 'ignored', jobId: job.jobId, detail: 'job not submitted yet' };
   const observedAt = ('observedAt' in event ? event.observedAt : undefined) ?? deps.clock.now().toISOString();
-  const result = carried ? await storeEventTrial(deps, job, carried, observedAt) : await syncTrials(deps, job);
+  const holder = holderOf('eventId' in event ? event.eventId : undefined);
+  const result = carried ? await storeEventTrial(deps, job, carried, observedAt, holder) : await syncTrials(deps, job, holder);
   return {
     outcome: result.changed > 0 || result.announced > 0 ? 'applied' : 'duplicate',
     jobId: job.jobId,

@@ -1,10 +1,10 @@
 import { ConcurrencyError } from '../domain/errors';
-import { eventIds, makeEvent } from '../domain/events';
+import { eventIds, jobRefOf, makeEvent, trialPayloadOf, type AnyTunewireEvent } from '../domain/events';
 import { refOf, type JobRecord } from '../domain/job';
 import type { Goal } from '../domain/spec';
 import { isBetter, isEligibleForBest, sameTrial, selectBestTrial, type Trial } from '../domain/trial';
 import type { Champion } from '../ports/ledger';
-import type { Dependencies } from './dependencies';
+import { publishClaimed, type AnnouncingDependencies } from './announce';
 import type { HandledEvent } from './provider-events';
 
 const MAX_RACES = 5;
@@ -58,9 +58,11 @@ export function decidePromotion(input: {
  * 4. Register the winner as a new model version in the provider's registry.
  * 5. Move the champion pointer with a conditional write on the champion read in 3; if another
  *    promotion won the race, decide again against the new champion.
- * 6. Record the decision and announce Model Promoted or Model Promotion Skipped.
+ * 6. Record the decision and announce Model Promoted or Model Promotion Skipped, under a ledger
+ *    claim on the job's promotion event id: a repeated Tuning Job Finished announces nothing new.
+ *    The event's time is the decision's (the champion's `promotedAt` for a promotion).
  */
-export async function promoteBest(deps: Dependencies, input: { readonly jobId: string }): Promise<HandledEvent & { decision?: PromotionDecision }> {
+export async function promoteBest(deps: AnnouncingDependencies, input: { readonly jobId: string }): Promise<HandledEvent & { decision?: PromotionDecision }> {
   const job = await deps.ledger.getJob(input.jobId);
   if (!job) return { outcome: 'ignored', detail: `job ${input.jobId} is not in the ledger` };
   const promotion = job.spec.promotion;
@@ -69,8 +71,11 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
   const trials = await deps.ledger.listTrials(job.jobId);
   let best: Trial | undefined = selectBestTrial(trials, goal);
   let checked = false;
-  const base = { jobId: job.jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName, model: promotion.model };
+  const base = { ...jobRefOf(job, deps), model: promotion.model };
   const eventId = eventIds.promotion(job.jobId, promotion.model);
+  const payload = (trial: Trial) => trialPayloadOf(job.spec, trial);
+  const announce = (event: AnyTunewireEvent) =>
+    publishClaimed(deps, { jobId: job.jobId, key: eventId, sequence: 1, events: [event], marks: {}, holder: `promote:${job.jobId}` });
 
   for (let race = 0; race < MAX_RACES; race++) {
     const champion = await deps.ledger.getChampion(promotion.model);
@@ -89,10 +94,13 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
     const now = deps.clock.now();
 
     if (decision.kind === 'already') {
-      const trial = best ?? { trialId: decision.champion.trialId, status: 'succeeded', hyperparameters: {}, stoppedEarly: false };
-      await deps.bus.publish([
-        makeEvent('model.promoted', eventId, job.jobId, { ...base, trial, objectiveValue: decision.champion.objectiveValue, version: decision.champion.version }, now),
-      ]);
+      // a crash between the champion write and the announcement: announce it now, as decided then
+      const { champion: won } = decision;
+      const trial: Trial = trials.find((t) => t.trialId === won.trialId) ?? best ?? { trialId: won.trialId, status: 'succeeded', hyperparameters: {}, stoppedEarly: false };
+      const decidedAt = new Date(won.promotedAt);
+      await announce(
+        makeEvent('model.promoted', eventId, job.jobId, { ...base, trial: payload(trial), objectiveValue: won.objectiveValue, version: won.version, decidedAt: decidedAt.toISOString() }, decidedAt),
+      );
       return { outcome: 'duplicate', jobId: job.jobId, detail: `already champion of ${promotion.model}`, decision };
     }
 
@@ -105,9 +113,15 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
         reason: decision.reason,
         ...(decision.trial ? { trialId: decision.trial.trialId, objectiveValue: decision.trial.objectiveValue } : {}),
       });
-      await deps.bus.publish([
-        makeEvent('model.promotion_skipped', eventId, job.jobId, { ...base, reason: decision.reason, ...(decision.trial ? { trial: decision.trial } : {}) }, now),
-      ]);
+      await announce(
+        makeEvent(
+          'model.promotion_skipped',
+          eventId,
+          job.jobId,
+          { ...base, reason: decision.reason, ...(decision.trial ? { trial: payload(decision.trial) } : {}), decidedAt: now.toISOString() },
+          now,
+        ),
+      );
       return { outcome: recorded === 'recorded' ? 'applied' : 'duplicate', jobId: job.jobId, detail: `skipped: ${decision.reason}`, decision };
     }
 
@@ -129,7 +143,9 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
     });
     if (result.kind === 'conflict') continue;
     const previous = champion ? { previous: { jobId: champion.jobId, trialId: champion.trialId, objectiveValue: champion.objectiveValue } } : {};
-    await deps.bus.publish([makeEvent('model.promoted', eventId, job.jobId, { ...base, trial: decision.trial, objectiveValue: value, version, ...previous }, now)]);
+    await announce(
+      makeEvent('model.promoted', eventId, job.jobId, { ...base, trial: payload(decision.trial), objectiveValue: value, version, ...previous, decidedAt: now.toISOString() }, now),
+    );
     return { outcome: 'applied', jobId: job.jobId, detail: `promoted ${decision.trial.trialId} (${value}) to ${promotion.model} ${version}`, decision, counts: { promotions: 1 } };
   }
   throw new ConcurrencyError(`model ${promotion.model}: lost ${MAX_RACES} promotion races for job ${job.jobId}`);
@@ -145,7 +161,7 @@ export async function promoteBest(deps: Dependencies, input: { readonly jobId: s
  * 3. Still different: follow the provider, and say why in the job's history.
  * The job's best trial is set to the answer either way.
  */
-async function checkWithProvider(deps: Dependencies, job: JobRecord, trials: readonly Trial[], ledgerBest: Trial | undefined): Promise<Trial | undefined> {
+async function checkWithProvider(deps: AnnouncingDependencies, job: JobRecord, trials: readonly Trial[], ledgerBest: Trial | undefined): Promise<Trial | undefined> {
   const { provider } = deps.providers.get(job.provider);
   const named = provider.bestTrial ? await provider.bestTrial(refOf(job), job.spec) : undefined;
   if (!named) return ledgerBest;

@@ -1,8 +1,7 @@
 import { isRetryable, SpecValidationError } from '../domain/errors';
-import { eventIds, makeEvent } from '../domain/events';
 import { deriveJobId, refOf, type JobRecord, type ProviderJobRef } from '../domain/job';
 import type { TuningSpec } from '../domain/spec';
-import type { Dependencies } from './dependencies';
+import { announceJob, type AnnouncingDependencies } from './announce';
 
 export interface SubmitJobInput {
   readonly spec: TuningSpec;
@@ -25,13 +24,15 @@ export interface SubmitJobResult {
  * 2. Resolve warm-start parents (tunewire job ids) to provider refs.
  * 3. Create the ledger item in `submitting` (or find the one a previous try made).
  * 4. Create the provider job under a name derived from the job id; "already exists" adopts it.
- * 5. Move the ledger item to `pending` and announce Tuning Job Submitted.
+ * 5. Move the ledger item to `pending` and announce Tuning Job Submitted (and any status the
+ *    provider's events brought meanwhile, after it) under the job's announcement claim: a retried
+ *    submit publishes nothing new, a crashed one's retry resumes what it claimed.
  *
  * A create the provider refused outright (not retryable: no credentials, a rejected request)
  * leaves no job there: the ledger item moves to `failed` with the reason, and the error goes on.
  * A crash between any two steps is repaired by retrying with the same idempotency key.
  */
-export async function submitJob(deps: Dependencies, input: SubmitJobInput): Promise<SubmitJobResult> {
+export async function submitJob(deps: AnnouncingDependencies, input: SubmitJobInput): Promise<SubmitJobResult> {
   const { spec } = input;
   const { provider } = deps.providers.get(spec.provider);
   provider.validate(spec);
@@ -61,22 +62,15 @@ export async function submitJob(deps: Dependencies, input: SubmitJobInput): Prom
       throw error;
     }
     adopted = result.adopted;
-    job = await deps.ledger.markSubmitted(jobId, result.ref.providerJobId, deps.clock.now().toISOString());
+    job = await deps.ledger.markSubmitted(jobId, result.ref.providerJobId, deps.clock.now().toISOString(), adopted);
   }
 
-  await deps.bus.publish([
-    makeEvent(
-      'job.submitted',
-      eventIds.submitted(jobId),
-      jobId,
-      { jobId, name: job.name, provider: job.provider, providerJobName: job.providerJobName, status: job.status, adopted: adopted || !created },
-      deps.clock.now(),
-    ),
-  ]);
+  // Tuning Job Finished is left to status-change, which reads the last trials first.
+  await announceJob(deps, job, { holder: `submit:${jobId}`, adopted: adopted || !created });
   return { job, created };
 }
 
-async function resolveWarmStartParents(deps: Dependencies, spec: TuningSpec): Promise<ProviderJobRef[] | undefined> {
+async function resolveWarmStartParents(deps: AnnouncingDependencies, spec: TuningSpec): Promise<ProviderJobRef[] | undefined> {
   if (!spec.warmStart) return undefined;
   const parents = await Promise.all(spec.warmStart.from.map((id) => deps.ledger.getJob(id)));
   const issues = parents.flatMap((parent, i) => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DynamoDbLedger } from '../../shared/adapters/dynamodb/dynamodb-ledger';
 import { isRetryable } from '../../shared/domain/errors';
+import type { AnyTunewireEvent } from '../../shared/domain/events';
 import type { Goal } from '../../shared/domain/spec';
 import { judgeJobTransition, jobStatusRank } from '../../shared/domain/status';
 import { selectBestTrial, type Trial } from '../../shared/domain/trial';
@@ -28,7 +29,9 @@ import { RecordingRegistry } from '../support/scripted-provider';
 /**
  * Invariants 1-3 at scale: ~1,000 provider events over 10 jobs, each delivered 1-3 times in a
  * random order to 2 and to 4 concurrent consumers running the production handlers against
- * DynamoDB Local, end in the ledger an ordered, sequential, exactly-once run produces.
+ * DynamoDB Local, end in the ledger an ordered, sequential, exactly-once run produces; and what
+ * tunewire publishes goes out once in effect: at most 1.05 publishes per announcement on average,
+ * every repeat of an id byte-identical, and each job's announcements in sequence order.
  */
 
 const SEED = 20_260_423;
@@ -295,12 +298,34 @@ describe('event delivery (property, DynamoDB Local)', () => {
           }
 
           expect(await ledgerSnapshot(run.ledger, run.jobIds)).toEqual(expected);
+
+          // once in effect: publishes per announcement, and every repeat of an id the same bytes
+          const bodies = new Map<string, string[]>();
+          for (const event of run.bus.events) bodies.set(event.id, [...(bodies.get(event.id) ?? []), JSON.stringify(event)]);
+          const ratio = run.bus.events.length / bodies.size;
+          console.log(`  ${consumers} consumers: ${run.bus.events.length} publishes of ${bodies.size} announcements, delivery ratio ${ratio.toFixed(4)}`);
+          expect(ratio).toBeLessThanOrEqual(1.05);
+          const differing = [...bodies].filter(([, copies]) => new Set(copies).size > 1).map(([id]) => id);
+          expect(differing).toEqual([]);
+
+          // per job: submitted first, then status changes, then finished, numbered 1, 2, ... in publish order
+          for (const jobId of run.jobIds) {
+            const firsts = new Map<string, AnyTunewireEvent>();
+            for (const event of run.bus.events) if (event.subject === jobId && isJobAnnouncement(event) && !firsts.has(event.id)) firsts.set(event.id, event);
+            const chain = [...firsts.values()];
+            expect(chain.map((e) => e.kind).join(' ')).toMatch(/^job\.submitted( job\.status_changed)+ job\.finished$/);
+            expect(chain.map((e) => (e.detail as { sequence?: number }).sequence)).toEqual(chain.map((_, i) => i + 1));
+          }
         }
       }),
       { seed: SEED, numRuns: 1, endOnFailure: true, verbose: 2 },
     );
   }, 170_000);
 });
+
+function isJobAnnouncement(event: AnyTunewireEvent): boolean {
+  return event.kind === 'job.submitted' || event.kind === 'job.status_changed' || event.kind === 'job.finished';
+}
 
 function countBy(values: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};

@@ -23,9 +23,14 @@ import { PROVIDERS, type Goal, type ProviderName, type TuningSpec } from '../../
 import { isTerminalJobStatus, JOB_STATUSES, TRIAL_STATUSES, trialStatusRank, type JobStatus, type TrialStatus } from '../../domain/status';
 import { mergeTrial, sameTrial, type MergedTrial, type Trial, type TrialObservation, type TrialStamps } from '../../domain/trial';
 import { systemClock, type Clock } from '../../ports/clock';
+import type { AnyTunewireEvent } from '../../domain/events';
 import type {
+  AnnouncementClaim,
+  AnnouncementClaimRequest,
+  AnnouncementMarks,
   ArrivalOutcome,
   ArrivalRecord,
+  ClaimResult,
   Champion,
   JobPage,
   JobQuery,
@@ -96,6 +101,9 @@ const TRANSIENT_CANCELLATIONS: ReadonlySet<string> = new Set(['None', 'Transacti
  *   const ledger = new DynamoDbLedger({ client: new DynamoDBClient({}), tableName: config.tableName });
  *   const { job } = await ledger.createJob(newJob);
  */
+/** The claim time of a released announcement claim: older than any lease. */
+const RELEASED_CLAIM_AT = new Date(0).toISOString();
+
 export class DynamoDbLedger implements Ledger {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
@@ -177,11 +185,12 @@ export class DynamoDbLedger implements Ledger {
         });
       }),
     );
-    // The index lags the table a little: a job that just finished may still be listed.
+    // Running jobs, and finished ones whose finish is not announced yet (a lost announcement); the
+    // index lags the table a little, so a job announced a moment ago may still be listed.
     return perProvider
       .flat()
       .map(jobFromRow)
-      .filter((job) => !isTerminalJobStatus(job.status));
+      .filter((job) => !isTerminalJobStatus(job.status) || job.announcedStatus !== job.status);
   }
 
   /**
@@ -210,13 +219,13 @@ export class DynamoDbLedger implements Ledger {
     return last ? { jobs, next: encodeJobCursor(last) } : { jobs };
   }
 
-  async markSubmitted(jobId: string, providerJobId: string | undefined, at: string): Promise<JobRecord> {
+  async markSubmitted(jobId: string, providerJobId: string | undefined, at: string, adopted = false): Promise<JobRecord> {
     // Timeline: createJob wrote META in `submitting` -> the provider job was created -> here it
     // becomes `pending`. A retried submit, or a provider event that moved the job on meanwhile,
-    // finds it past `submitting`: the stored job is returned unchanged.
+    // finds it past `submitting`: the stored job is returned unchanged. `pending` is announced by
+    // Tuning Job Submitted (the announcement claim marks it), not here.
     const x = new Expression();
-    // `pending` is announced by Tuning Job Submitted, not by a status change
-    const update = x.set({ status: 'pending', announcedStatus: 'pending', providerJobId, updatedAt: at, [BY_ACTIVE_INDEX.sortKey]: at }, [
+    const update = x.set({ status: 'pending', providerJobId, submittedAt: at, adopted, updatedAt: at, [BY_ACTIVE_INDEX.sortKey]: at }, [
       `${x.name('version')} = ${x.name('version')} + ${x.value('one', 1)}`,
     ]);
     return this.updateWhileSubmitting(jobId, x, update);
@@ -300,11 +309,13 @@ export class DynamoDbLedger implements Ledger {
         lastObservedAt: next.lastObservedAt,
         updatedAt: now,
         version: next.version,
-        // Sparse index: a terminal job leaves byActive, so the reconciler stops describing it.
-        ...(terminal ? {} : { [BY_ACTIVE_INDEX.partitionKey]: keys.active(job.provider), [BY_ACTIVE_INDEX.sortKey]: now }),
+        // Sparse index: a job stays in byActive until its finish is announced (completeAnnouncement),
+        // so the reconciler comes back for a terminal status whose announcement was lost.
+        [BY_ACTIVE_INDEX.partitionKey]: keys.active(job.provider),
+        [BY_ACTIVE_INDEX.sortKey]: now,
       },
       [],
-      terminal ? [BY_ACTIVE_INDEX.partitionKey, BY_ACTIVE_INDEX.sortKey] : [],
+      [],
     );
 
     const reasons = await this.transact([
@@ -371,6 +382,135 @@ export class DynamoDbLedger implements Ledger {
         }),
       ),
     );
+  }
+
+  async claimAnnouncement(request: AnnouncementClaimRequest): Promise<ClaimResult> {
+    const key = { pk: keys.job(request.jobId), sk: announceKey(request.key) };
+    const claim: AnnouncementClaim = {
+      jobId: request.jobId,
+      key: request.key,
+      sequence: request.sequence,
+      events: request.events,
+      marks: request.marks,
+      holder: request.holder,
+      claimedAt: request.at,
+      resumed: false,
+    };
+    // Timeline: handlers A and B want to publish the same announcement (B a duplicate delivery, a
+    // concurrent fan-out, a listing) -> the first Put wins and publishes; the other finds the claim
+    // and publishes nothing. A crashes between claim and complete -> after the lease, or at once
+    // for A's own retry (same holder), the next asker resumes the claim and publishes its stored
+    // events, byte for byte. A job's announcements are one chain: step n may be claimed only once
+    // step n-1 is done, so they go out in order.
+    const x = new Expression();
+    const nothingClaimed = 'attribute_not_exists(pk)';
+    const previousStepDone = `(${x.name('done')} = ${x.value('true', true)} AND ${x.name('sequence')} = ${x.value('previous', request.sequence - 1)})`;
+    let stored: StoredClaim;
+    try {
+      await this.withConflictRetry(() =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({ ...key, entity: 'announcement', ...claimAttributes(claim), done: false }),
+            ConditionExpression: `${nothingClaimed} OR ${previousStepDone}`,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...x.attributes(),
+          }),
+        ),
+      );
+      return { kind: 'won', claim };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
+      stored = storedClaimFromRow(fromItem(error.Item), request.jobId);
+    }
+    if (stored.done) return stored.claim.sequence >= request.sequence ? { kind: 'done' } : { kind: 'held' };
+    const abandoned = stored.claim.claimedAt <= request.staleBefore;
+    if (!abandoned && stored.claim.holder !== request.holder) return { kind: 'held' };
+
+    const y = new Expression();
+    const stillTheClaimRead = `${y.name('done')} = ${y.value('false', false)} AND ${y.name('claimedAt')} = ${y.value('claimedAt', stored.claim.claimedAt)} AND ${y.name('holder')} = ${y.value('holder', stored.claim.holder)}`;
+    const resumed = await this.ignoringFailedCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(key),
+          UpdateExpression: y.set({ claimedAt: request.at, holder: request.holder }),
+          ConditionExpression: stillTheClaimRead,
+          ...y.attributes(),
+        }),
+      ),
+    );
+    if (!resumed) return { kind: 'held' };
+    return { kind: 'won', claim: { ...stored.claim, holder: request.holder, claimedAt: request.at, resumed: true } };
+  }
+
+  async releaseAnnouncement(claim: AnnouncementClaim): Promise<void> {
+    // A claim dated at the epoch is abandoned for every asker: the next one resumes it, stored events and all.
+    const x = new Expression();
+    const claimIsOurs = `${x.name('done')} = ${x.value('false', false)} AND ${x.name('holder')} = ${x.value('holder', claim.holder)} AND ${x.name('claimedAt')} = ${x.value('claimedAt', claim.claimedAt)}`;
+    await this.ignoringFailedCondition(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem({ pk: keys.job(claim.jobId), sk: announceKey(claim.key) }),
+          UpdateExpression: x.set({ claimedAt: RELEASED_CLAIM_AT }),
+          ConditionExpression: claimIsOurs,
+          ...x.attributes(),
+        }),
+      ),
+    );
+  }
+
+  async completeAnnouncement(claim: AnnouncementClaim): Promise<boolean> {
+    // Timeline: the claim's events are published -> the claim is marked done and the marks (trial
+    // announced, the job's announced sequence and status) are written in one transaction, on the
+    // condition that the claim is still ours: one resumed after our lease ran out is theirs to finish.
+    const x = new Expression();
+    const claimIsOurs = `${x.name('done')} = ${x.value('false', false)} AND ${x.name('holder')} = ${x.value('holder', claim.holder)} AND ${x.name('claimedAt')} = ${x.value('claimedAt', claim.claimedAt)}`;
+    const items: TransactWriteItem[] = [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: toItem({ pk: keys.job(claim.jobId), sk: announceKey(claim.key) }),
+          UpdateExpression: x.set({ done: true, publishedAt: this.clock.now().toISOString() }),
+          ConditionExpression: claimIsOurs,
+          ...x.attributes(),
+        },
+      },
+    ];
+    const { trialId, ...jobMarks } = claim.marks;
+    if (trialId !== undefined) {
+      const t = new Expression();
+      items.push({
+        Update: {
+          TableName: this.tableName,
+          Key: toItem({ pk: keys.job(claim.jobId), sk: keys.trial(trialId) }),
+          // `rev` moves too: a merge that read the item before this write must not put it back.
+          UpdateExpression: `${t.set({ announced: true })} ADD ${t.name('rev')} ${t.value('one', 1)}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ...t.attributes(),
+        },
+      });
+    }
+    if (Object.values(jobMarks).some((v) => v !== undefined)) {
+      const j = new Expression();
+      // Tuning Job Finished is out: the job leaves byActive, and the reconciler stops describing it.
+      const finished = jobMarks.announcedStatus !== undefined && isTerminalJobStatus(jobMarks.announcedStatus);
+      items.push({
+        Update: {
+          TableName: this.tableName,
+          Key: this.metaKey(claim.jobId),
+          UpdateExpression: j.set(jobMarks, [], finished ? [BY_ACTIVE_INDEX.partitionKey, BY_ACTIVE_INDEX.sortKey] : []),
+          ConditionExpression: 'attribute_exists(pk)',
+          ...j.attributes(),
+        },
+      });
+    }
+    const reasons = await this.transact(items);
+    if (!reasons) return true;
+    if (reasons[0]?.Code === CONDITION_FAILED) return false;
+    if (trialId !== undefined && reasons[1]?.Code === CONDITION_FAILED) throw new TrialNotFoundError(claim.jobId, trialId);
+    throw new JobNotFoundError(claim.jobId);
   }
 
   async listHistory(jobId: string): Promise<ArrivalRecord[]> {
@@ -843,6 +983,10 @@ function jobFromRow(row: Row): JobRecord {
     flags: r.optionalStringList('flags'),
     lastObservedAt: r.optionalString('lastObservedAt'),
     announcedStatus: row['announcedStatus'] === undefined ? undefined : r.oneOf('announcedStatus', JOB_STATUSES),
+    announcedSequence: r.optionalNumber('announcedSequence'),
+    announcedEventId: r.optionalString('announcedEventId'),
+    submittedAt: r.optionalString('submittedAt'),
+    adopted: row['adopted'] === undefined ? undefined : r.boolean('adopted'),
     trialCursor: r.optionalString('trialCursor'),
     bestTrial: bestTrial === undefined ? undefined : trialFromRow(r.record('bestTrial'), `${r.key}.bestTrial`),
     trigger: r.optionalString('trigger'),
@@ -889,6 +1033,46 @@ function storedMergeFromRow(row: Row): StoredMerge {
 function sameStamps(a: TrialStamps, b: TrialStamps): boolean {
   const keysOf = (r: TrialStamps) => Object.keys(r).sort().join('\n');
   return keysOf(a) === keysOf(b) && Object.keys(a).every((k) => a[k] === b[k]);
+}
+
+/** The sort key of an announcement claim (one item per claim key, under the job). */
+function announceKey(key: string): string {
+  return `ANNOUNCE#${key}`;
+}
+
+function claimAttributes(claim: AnnouncementClaim): Record<string, unknown> {
+  return {
+    key: claim.key,
+    sequence: claim.sequence,
+    // a string: the exact bytes are what a resumed claim publishes again
+    events: JSON.stringify(claim.events),
+    marks: { ...claim.marks },
+    holder: claim.holder,
+    claimedAt: claim.claimedAt,
+  };
+}
+
+interface StoredClaim {
+  readonly claim: AnnouncementClaim;
+  readonly done: boolean;
+}
+
+function storedClaimFromRow(row: Row, jobId: string): StoredClaim {
+  const r = new Reader(row);
+  const marks = r.record('marks') as AnnouncementMarks;
+  return {
+    claim: {
+      jobId,
+      key: r.string('key'),
+      sequence: r.number('sequence'),
+      events: r.json('events') as AnyTunewireEvent[],
+      marks,
+      holder: r.string('holder'),
+      claimedAt: r.string('claimedAt'),
+      resumed: false,
+    },
+    done: r.boolean('done'),
+  };
 }
 
 const OUTCOMES: readonly ArrivalOutcome[] = ['applied', 'duplicate', 'stale', 'ignored'];

@@ -190,7 +190,7 @@ describe('DynamoDbLedger', () => {
       expect(retried.kind).toBe('applied');
     });
 
-    it('keeps a job in listActiveJobs until its status is terminal', async () => {
+    it('keeps a job in listActiveJobs until its finish is announced', async () => {
       const job = await submittedJob({ provider: 'vertex' });
       const running = await ledger.transitionJob({ job, observation: observation('running', 'JOB_STATE_RUNNING'), arrival: arrival('evt-r') });
 
@@ -203,9 +203,15 @@ describe('DynamoDbLedger', () => {
         observation: { ...observation('failed', 'JOB_STATE_FAILED'), failureReason: 'OOM', trialCounts: { succeeded: 3, failed: 1 }, flags: ['x'] },
         arrival: arrival('evt-f'),
       });
-
       expect(finished.job).toMatchObject({ status: 'failed', failureReason: 'OOM', trialCounts: { succeeded: 3, failed: 1 }, flags: ['x'] });
       expect(await ledger.getJob(job.jobId)).toEqual(finished.job);
+      // failed, but nobody has heard: the reconciler must still find it, to announce the finish
+      expect((await ledger.listActiveJobs('vertex')).map((j) => j.jobId)).toContain(job.jobId);
+
+      const at = new Date().toISOString();
+      const claim = await ledger.claimAnnouncement({ jobId: job.jobId, key: 'job', sequence: 1, events: [], marks: { announcedSequence: 1, announcedStatus: 'failed' }, holder: 'h', at, staleBefore: at });
+      expect(claim.kind).toBe('won');
+      if (claim.kind === 'won') expect(await ledger.completeAnnouncement(claim.claim)).toBe(true);
       expect((await ledger.listActiveJobs('vertex')).map((j) => j.jobId)).not.toContain(job.jobId);
       expect((await ledger.listActiveJobs()).map((j) => j.jobId)).not.toContain(job.jobId);
       const meta = await client.send(new GetItemCommand({ TableName: tableName, Key: marshall({ pk: keys.job(job.jobId), sk: keys.meta }) }));
@@ -239,9 +245,9 @@ describe('DynamoDbLedger', () => {
       const job = await submittedJob();
       const running = await ledger.transitionJob({ job, observation: observation('running', 'InProgress'), arrival: arrival('evt-1') });
 
-      // markSubmitted announced `pending` (Tuning Job Submitted); a late mark for it changes nothing
+      // `pending` is marked by Tuning Job Submitted's announcement claim, not by markSubmitted; a late mark for it changes nothing
       await ledger.markAnnounced(job.jobId, 'pending');
-      expect((await ledger.getJob(job.jobId))?.announcedStatus).toBe('pending');
+      expect((await ledger.getJob(job.jobId))?.announcedStatus).toBeUndefined();
       await ledger.markAnnounced(job.jobId, 'running');
       expect(await ledger.getJob(job.jobId)).toEqual({ ...running.job, announcedStatus: 'running' });
     });
