@@ -1,9 +1,18 @@
-import { handleNotifyEvent } from '../../shared/edge/notify-events';
+import { handleNotifyEvent, handleRetryBatch, isRetryBatch } from '../../shared/edge/notify-events';
 import { cloudDependencies, logOutcome } from '../runtime';
 
-/** Any tunewire event: signed webhooks to its subscribers (retries and dead letters inside). */
+/**
+ * Two sources: any tunewire event from the bus (the first attempt to each receiver), and the retry
+ * queue (one due attempt per message; partial batch failures go back to the queue).
+ */
 export async function handler(event: unknown) {
-  const outcome = await handleNotifyEvent((await cloudDependencies()).webhooks, event);
+  const { webhooks } = await cloudDependencies();
+  if (isRetryBatch(event)) {
+    const result = await handleRetryBatch(webhooks, event);
+    for (const o of result.outcomes) logOutcome('notify', { outcome: o.outcome, ...('detail' in o && o.detail ? { detail: o.detail } : {}) });
+    return { batchItemFailures: result.batchItemFailures };
+  }
+  const outcome = await handleNotifyEvent(webhooks, event);
   logOutcome('notify', outcome);
   return outcome;
 }

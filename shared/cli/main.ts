@@ -11,7 +11,7 @@ import { openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
 import { stopJob } from '../use-cases/stop-job';
 import { deleteTemplate, getTemplate, listTemplates, putTemplate } from '../use-cases/manage-templates';
-import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
+import { addSubscription, removeSubscription, rotateSubscriptionSecret, subscriptionView } from '../use-cases/manage-webhooks';
 import { replayDeadLetters } from '../use-cases/notify';
 import { submitJob } from '../use-cases/submit-job';
 import { devBanner, listenDevServer } from './dev-server';
@@ -66,6 +66,17 @@ export function readSpec(path: string, provider?: string): TuningSpec {
   return anchorTrialCwd(spec, path);
 }
 
+/** `--header "Name: value"` options as a record; one without a colon is bad input naming it. */
+function parseHeaderOptions(values: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const value of values) {
+    const colon = value.indexOf(':');
+    if (colon <= 0) throw new ValidationError('--header', [{ path: '--header', message: `must be "Name: value", not ${value}` }]);
+    headers[value.slice(0, colon).trim()] = value.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
 /** Warns (stderr, not an error) when the local engine will run only part of the spec's grid. */
 function warnAboutGrid(io: Output, spec: TuningSpec): void {
   if (spec.provider !== 'local' || spec.strategy !== 'grid') return;
@@ -98,8 +109,7 @@ async function withStack<T>(ctx: Context, work: (stack: EmbeddedStack) => Promis
   try {
     return await work(stack);
   } finally {
-    const { abandonedDeliveries: left } = await stack.close();
-    if (left > 0) ctx.io.error(`${left} webhook ${left === 1 ? 'delivery was' : 'deliveries were'} left as dead letters (the CLI exited before the retries were done): \`tunewire dead-letters replay\` sends them again`);
+    await stack.close();
   }
 }
 
@@ -290,10 +300,19 @@ function buildProgram(ctx: Context): Command {
     .command('add <url>')
     .option('-e, --events <kinds...>', 'event kinds (job.finished, model.promoted, ...) or *', ['*'])
     .option('--secret <whsec>', 'the signing secret; one is made when not given')
+    .option('-H, --header <name:value...>', 'a header sent with every delivery (e.g. "Authorization: Bearer …"); stored sealed, listed by name only')
+    .option('--format <format>', 'standard (Standard Webhooks JSON) or slack ({ text })', 'standard')
     .option('--json', 'print JSON')
-    .action((url: string, opts: { events: string[]; secret?: string; json?: boolean }) =>
+    .action((url: string, opts: { events: string[]; secret?: string; header?: string[]; format: string; json?: boolean }) =>
       withStack(ctx, async (stack) => {
-        const sub = await addSubscription(stack.deps.webhooks, { url, events: opts.events, ...(opts.secret ? { secret: opts.secret } : {}) });
+        const headers = opts.header ? parseHeaderOptions(opts.header) : undefined;
+        const sub = await addSubscription(stack.deps.webhooks, {
+          url,
+          events: opts.events,
+          format: opts.format,
+          ...(opts.secret ? { secret: opts.secret } : {}),
+          ...(headers ? { headers } : {}),
+        });
         if (opts.json) return io.json(sub);
         io.line(`subscription ${sub.id} -> ${sub.url} (${sub.events.join(', ')})`);
         io.line(`secret (shown once): ${sub.secret}`);
@@ -307,6 +326,33 @@ function buildProgram(ctx: Context): Command {
         const subs = (await stack.deps.webhooks.store.listSubscriptions()).map(subscriptionView);
         if (opts.json) return io.json(subs);
         for (const sub of subs) io.line(`${sub.id}  ${sub.enabled ? 'enabled ' : 'disabled'}  ${sub.url}  [${sub.events.join(', ')}]${sub.disabledReason ? `  (${sub.disabledReason})` : ''}`);
+      }),
+    );
+  webhooks
+    .command('rotate <id>')
+    .description('give a subscription a new secret; the old one still signs (a second signature) during the grace period')
+    .option('--grace-hours <hours>', 'how long the old secret keeps signing (default 24, at most 168)', (v) => {
+      const hours = Number(v);
+      if (!Number.isFinite(hours) || hours < 0) throw new ValidationError('--grace-hours', [{ path: '--grace-hours', message: `must be a number of hours, not ${v}` }]);
+      return hours;
+    })
+    .option('--json', 'print JSON')
+    .action((id: string, opts: { graceHours?: number; json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const rotated = await rotateSubscriptionSecret(stack.deps.webhooks, id, opts.graceHours === undefined ? {} : { graceMs: Math.round(opts.graceHours * 3_600_000) });
+        if (opts.json) return io.json(rotated);
+        io.line(`new secret (shown once): ${rotated.secret}`);
+        io.line(`the old secret signs too until ${rotated.previousSecretExpiresAt}`);
+      }),
+    );
+  webhooks
+    .command('spec-secret <url>')
+    .description("the secret webhooks to a spec's notify URL are signed with (derived from TUNEWIRE_WEBHOOK_SPEC_SECRET and the URL)")
+    .action((url: string) =>
+      withStack(ctx, async (stack) => {
+        const signing = stack.deps.webhooks.specSigning;
+        if (!signing) throw new ValidationError('environment', [{ path: 'TUNEWIRE_WEBHOOK_SPEC_SECRET', message: 'is not set: webhooks to spec notify URLs are not sent' }]);
+        io.line(signing(url).secret);
       }),
     );
   webhooks

@@ -10,7 +10,7 @@ import { jobQueryFromSearch } from './job-query';
 import { jobView, trialView } from './views';
 import { handleTemplateRequest } from './template-api';
 import type { TemplateDependencies } from '../use-cases/manage-templates';
-import { addSubscription, removeSubscription, subscriptionView } from '../use-cases/manage-webhooks';
+import { addSubscription, removeSubscription, rotateSubscriptionSecret, subscriptionView } from '../use-cases/manage-webhooks';
 import type { NotifyDependencies } from '../use-cases/notify';
 import { SubscriptionNotFoundError } from '../ports/webhooks';
 import { describeError } from '../observability/describe-error';
@@ -148,6 +148,26 @@ const routes: Route[] = [
     method: 'GET',
     pattern: /^\/subscriptions\/?$/,
     run: async (deps) => json(200, (await webhooksOf(deps).store.listSubscriptions()).map(subscriptionView)),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/subscriptions\/([^/]+)\/rotate\/?$/,
+    params: [{ name: 'subscriptionId', maxBytes: ID_LIMITS.subscriptionId }],
+    run: async (deps, req, [id]) => {
+      let body: unknown = {};
+      try {
+        if (req.body) body = JSON.parse(req.body);
+      } catch {
+        return problem(400, 'REQUEST.INVALID_JSON', 'the body must be JSON: { secret?, graceMs? }');
+      }
+      try {
+        // the only response that carries the new secret
+        return json(200, await rotateSubscriptionSecret(webhooksOf(deps), id as string, body));
+      } catch (error) {
+        if (error instanceof SubscriptionNotFoundError) return problem(404, error.code, error.message);
+        throw error;
+      }
+    },
   },
   {
     method: 'DELETE',

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { EventValidationError } from '../domain/errors';
 import { EVENT_SOURCE, kindOfDetailType, type AnyTunewireEvent } from '../domain/events';
-import { notify, type NotifyDependencies } from '../use-cases/notify';
+import { notify, retryDelivery, type NotifyDependencies, type RetryOutcome } from '../use-cases/notify';
 import type { HandledEvent } from '../use-cases/provider-events';
 import { parseDetail, parseTransportEvent, type EventBridgeEnvelope } from './envelopes';
 
@@ -21,7 +21,7 @@ export function tunewireEventOf(envelope: EventBridgeEnvelope): AnyTunewireEvent
   return { id: eventId, kind, subject, time: envelope.time ?? new Date(0).toISOString(), detail } as unknown as AnyTunewireEvent;
 }
 
-/** The notify function's body: parse, deliver to every receiver, report. */
+/** The notify function's body for one of our events: parse, first attempt to every receiver, report. */
 export async function handleNotifyEvent(deps: NotifyDependencies, raw: unknown): Promise<HandledEvent> {
   let event: AnyTunewireEvent;
   try {
@@ -38,4 +38,53 @@ export async function handleNotifyEvent(deps: NotifyDependencies, raw: unknown):
     ...('jobId' in event.detail && typeof event.detail.jobId === 'string' ? { jobId: event.detail.jobId } : {}),
     detail: `${event.id}: ${summary}`,
   };
+}
+
+/** The body of one retry-queue message: which pending delivery, which attempt. */
+export const retryTicketSchema = z.strictObject({
+  subscriptionId: z.string().min(1).max(200),
+  targetKey: z.string().regex(/^[0-9a-f]{16}$/),
+  eventId: z.string().min(1).max(512),
+  attempt: z.number().int().min(2).max(20),
+});
+
+const sqsBatchSchema = z.object({
+  Records: z.array(z.object({ messageId: z.string(), body: z.string(), eventSource: z.literal('aws:sqs') })).min(1),
+});
+
+/** Does this invocation come from the retry queue (an SQS batch) rather than the bus? */
+export function isRetryBatch(raw: unknown): boolean {
+  return sqsBatchSchema.safeParse(raw).success;
+}
+
+/** What the retry queue's event source needs back (ReportBatchItemFailures), and what the log says. */
+export interface RetryBatchResult {
+  readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
+  readonly outcomes: readonly (RetryOutcome | { readonly outcome: 'rejected'; readonly detail: string })[];
+}
+
+/**
+ * The notify function's body for a batch from the retry queue: each message is one due attempt.
+ * A message that is not a ticket is dropped (logged as rejected; it can never succeed); one whose
+ * attempt throws (the store is down) is reported as failed, so SQS brings it back, alone.
+ */
+export async function handleRetryBatch(deps: NotifyDependencies, raw: unknown): Promise<RetryBatchResult> {
+  const batch = sqsBatchSchema.parse(raw);
+  const failures: { itemIdentifier: string }[] = [];
+  const outcomes: RetryBatchResult['outcomes'][number][] = [];
+  for (const record of batch.Records) {
+    let ticket: z.infer<typeof retryTicketSchema>;
+    try {
+      ticket = retryTicketSchema.parse(JSON.parse(record.body));
+    } catch (error) {
+      outcomes.push({ outcome: 'rejected', detail: `message ${record.messageId} is not a retry ticket: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}` });
+      continue;
+    }
+    try {
+      outcomes.push(await retryDelivery(deps, ticket));
+    } catch {
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures, outcomes };
 }

@@ -6,6 +6,8 @@ import { DynamoDbLedger } from '../adapters/dynamodb/dynamodb-ledger';
 import { DynamoDbTemplateStore } from '../adapters/dynamodb/dynamodb-template-store';
 import type { AppDependencies } from '../composition';
 import { createNotifyDependencies, loadWebhookConfig } from '../webhooks-composition';
+import { RetryRunner } from '../adapters/webhooks/retry-runner';
+import { runDueDeliveries } from '../use-cases/notify';
 import { handleNotifyEvent } from '../edge/notify-events';
 import { handleTriggerEvent } from '../edge/trigger-events';
 import { ensureTable } from '../adapters/dynamodb/table';
@@ -31,10 +33,10 @@ export interface EmbeddedStack {
   /** The production handler bodies by function name, as serverless.yml names them. */
   readonly targets: Readonly<Record<string, (event: unknown) => Promise<unknown>>>;
   /**
-   * Lets the work in flight finish, then ends webhook retries early: each delivery cut short is a
-   * dead letter (`tunewire dead-letters replay` sends it again), counted once per receiver and event.
+   * Lets the work in flight finish (webhook first attempts included) and stops the retry runner;
+   * pending retries stay in the store for the next runner (the service's).
    */
-  close(): Promise<{ readonly abandonedDeliveries: number }>;
+  close(): Promise<void>;
 }
 
 export interface EmbeddedStackOptions {
@@ -113,18 +115,22 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   // attached to the service, this process's engine only reads the jobs' state files
   const localProvider: LocalEngine = engine.kind === 'service' ? new ServiceLocalEngine(ownEngine, engine.address, env) : ownEngine;
   const ledger = new DynamoDbLedger({ client, tableName });
+  // Webhook retries are due for about a day: the long-lived process runs them (the service, or
+  // this one when it runs its own engine); a command attached to the service only makes first
+  // attempts, and the service's runner finds the pending ones on its next poll.
+  const retries = engine.kind === 'here' ? new RetryRunner({ runDue: () => runDueDeliveries(webhooks), now: () => systemClock.now() }) : undefined;
   // Webhooks to this machine are allowed here (a receiver under development); never in a deployment.
-  const stopping = new AbortController();
-  // by target and event: a repeated event (at-least-once) is one delivery to its receiver
-  const abandoned = new Set<string>();
   const webhooks = createNotifyDependencies({
     client,
     tableName,
     ledger,
     clock: systemClock,
-    shutdown: { signal: stopping.signal, onAbandoned: (letter) => void abandoned.add(`${letter.subscriptionId}\n${letter.eventId}`) },
+    ...(retries ? { scheduler: retries } : {}),
+    // secrets at rest are sealed with a key only this state directory's owner can read
+    secretKeyFile: join(options.home, 'webhook-secrets.key'),
     config: loadWebhookConfig({ TUNEWIRE_WEBHOOK_ALLOW: '127.0.0.1,::1,localhost', ...env }),
   });
+  retries?.start();
   deps = {
     ledger,
     webhooks,
@@ -146,12 +152,11 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
     targets,
     async close() {
       await ownEngine.close();
-      await bus.drain({ except: ['notify'] });
-      stopping.abort();
+      // first attempts end within the send timeout; what they left pending waits in the store
       await bus.drain();
+      await retries?.stop();
       client.destroy();
       await release();
-      return { abandonedDeliveries: abandoned.size };
     },
   };
 }

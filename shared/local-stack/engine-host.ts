@@ -36,8 +36,7 @@ export async function startEngineHost(options: EngineHostOptions): Promise<Runni
       url: server.url,
       async close() {
         await server.close();
-        const { abandonedDeliveries } = await stack.close();
-        if (abandonedDeliveries > 0) options.log(`${abandonedDeliveries} webhook deliveries left as dead letters`);
+        await stack.close();
       },
     };
   } catch (error) {

@@ -1,6 +1,18 @@
 import type { AnyTunewireEvent, EventKind } from '../domain/events';
 import type { Clock } from '../ports/clock';
-import { subscribesTo, type DeadLetter, type DeliveryResult, type SendWebhook, type WebhookStore, type WebhookTarget } from '../ports/webhooks';
+import {
+  subscribesTo,
+  targetKeyOf,
+  type DeadLetter,
+  type DeliveryResult,
+  type DeliveryScheduler,
+  type PendingDelivery,
+  type RetryTicket,
+  type SendWebhook,
+  type Subscription,
+  type WebhookStore,
+  type WebhookTarget,
+} from '../ports/webhooks';
 
 /** A `notify` entry of a job's spec: `{ url, events }`. */
 export interface SpecNotifyTarget {
@@ -8,62 +20,61 @@ export interface SpecNotifyTarget {
   readonly events: readonly string[];
 }
 
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+/**
+ * The Standard Webhooks schedule: the wait before each attempt, the first (0) included; after the
+ * last one, a dead letter. About 28 hours from the first attempt to the last.
+ */
+export const STANDARD_WEBHOOKS_SCHEDULE_MS: readonly number[] = [0, 5 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR, 10 * HOUR];
+
 export interface RetryPolicy {
-  /** Attempts per target per event, the first included. Default 6. */
-  readonly maxAttempts: number;
-  /** Backoff before retry n is random() * min(maxDelayMs, baseDelayMs * 2^(n-1)) (full jitter). */
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  /** A receiver's Retry-After is honoured up to this; beyond it we wait this long. */
+  /** The wait before attempt n is scheduleMs[n - 1]; attempts = scheduleMs.length. */
+  readonly scheduleMs: readonly number[];
+  /** Up to this fraction of a wait is added at random, so many retries do not arrive together. */
+  readonly jitter: number;
+  /** A receiver's Retry-After longer than the scheduled wait is honoured, up to this. */
   readonly maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 1_000, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { scheduleMs: STANDARD_WEBHOOKS_SCHEDULE_MS, jitter: 0.1, maxRetryAfterMs: 10 * HOUR };
+
+/** The secrets that sign a webhook: the current one, and older ones still in their grace period. */
+export interface SigningSecrets {
+  readonly secret: string;
+  readonly previousSecrets: readonly string[];
+}
 
 export interface NotifyDependencies {
   readonly store: WebhookStore;
   readonly send: SendWebhook;
   readonly clock: Clock;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** In [0, 1); Math.random in production. */
+  /** In [0, 1); Math.random in production (the jitter). */
   readonly random: () => number;
+  /**
+   * Wakes a pending delivery when it is due. Without one, pending deliveries wait in the store for
+   * a poller (runDueDeliveries, as the local RetryRunner does).
+   */
+  readonly scheduler?: DeliveryScheduler;
   readonly retry?: Partial<RetryPolicy>;
   /** The job spec's own `notify` entries (events rarely carry the spec). */
   readonly specNotifyTargets?: (jobId: string) => Promise<readonly SpecNotifyTarget[]>;
-  /** Signs webhooks to spec targets, which have no subscription secret; without it they are skipped. */
-  readonly specSecret?: string;
-  /** Ends retries early (a CLI process that exits): see NotifyShutdown. */
-  readonly shutdown?: NotifyShutdown;
+  /** The secrets for one spec `notify` URL (derived from a master key); without it spec targets are skipped. */
+  readonly specSigning?: (url: string) => SigningSecrets;
 }
-
-/**
- * How a short-lived process (the CLI) stops its webhook deliveries without losing them: once
- * `signal` aborts, a delivery waiting to retry (or not yet sent) stops and is recorded as a dead
- * letter, so `tunewire dead-letters replay` sends it later; an attempt already on the wire finishes.
- *
- * @example
- *   const stop = new AbortController();
- *   const deps = { ...notifyDeps, shutdown: { signal: stop.signal, onAbandoned: () => left++ } };
- *   stop.abort(); // at exit; `left` dead letters were recorded
- */
-export interface NotifyShutdown {
-  readonly signal: AbortSignal;
-  /** Called once for each delivery cut short, after its dead letter is recorded. */
-  readonly onAbandoned?: (deadLetter: DeadLetter) => void;
-}
-
-/** The dead letter's lastError for a delivery whose retries were cut short by a shutdown. */
-export const ABANDONED_DELIVERY = 'not delivered: the CLI exited before the retries were done';
 
 export interface TargetOutcome {
   readonly subscriptionId: string;
   readonly url: string;
-  readonly outcome: 'delivered' | 'dead-lettered' | 'disabled' | 'skipped';
+  readonly outcome: 'delivered' | 'scheduled' | 'dead-lettered' | 'disabled' | 'skipped';
+  /** The attempt this outcome came from (0 when none was made). */
   readonly attempts: number;
   readonly status?: number;
   readonly error?: string;
-  /** The waits before each retry, in order. */
-  readonly delaysMs: readonly number[];
+  /** scheduled: when the next attempt is due. */
+  readonly nextAttemptAt?: string;
 }
 
 export interface NotifyResult {
@@ -76,29 +87,25 @@ export function specSubscriptionId(jobId: string): string {
   return `spec:${jobId}`;
 }
 
+const NO_SPEC_SECRET = 'no signing secret is configured for spec notify targets';
+
 /**
- * Tells every interested receiver about one of our events.
+ * Tells every interested receiver about one of our events: the first attempt now, later ones by
+ * the platform (the scheduler), never by waiting here.
  *
  * 1. Collect the targets: enabled subscriptions to the event's kind, then the job spec's own
  *    `notify` entries for the kind (a URL already covered by a subscription is sent once).
- * 2. For each target, at the same time: send; on a retryable result wait (Retry-After when the
- *    receiver gave one, capped, otherwise exponential backoff with full jitter) and send again, up
- *    to maxAttempts.
- * 3. 410 Gone disables the subscription; no more attempts.
- * 4. After the last failed attempt (or a failure retrying cannot fix), record a dead letter; also
- *    when a shutdown ends the retries early.
- * 5. One bad receiver never fails the others: only a store failure propagates, after every target
- *    has been tried, so the transport retries (receivers drop the repeats by webhook-id).
+ * 2. For each target, at the same time: the first attempt (see settleAttempt for what follows it).
+ * 3. One bad receiver never fails the others: only a store or scheduler failure propagates, after
+ *    every target has been tried, so the transport retries (receivers drop repeats by webhook-id).
  */
 export async function notify(deps: NotifyDependencies, event: AnyTunewireEvent): Promise<NotifyResult> {
   const targets = await collectTargets(deps, event);
   const settled = await Promise.allSettled(
     targets.map(async (t) => {
       if ('skip' in t) return t.skip;
-      const { outcome, deadLetter, abandoned } = await deliver(deps, t, event);
-      if (deadLetter) await deps.store.recordDeadLetter(deadLetter);
-      if (deadLetter && abandoned) deps.shutdown?.onAbandoned?.(deadLetter);
-      return outcome;
+      const result = await sendSafely(deps, t, event);
+      return settleAttempt(deps, { target: t, event, attempt: 1, result, firstAttemptAt: deps.clock.now().toISOString() });
     }),
   );
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -106,11 +113,62 @@ export async function notify(deps: NotifyDependencies, event: AnyTunewireEvent):
   return { eventId: event.id, targets: settled.map((s) => (s as PromiseFulfilledResult<TargetOutcome>).value) };
 }
 
+/** What retryDelivery did with one ticket. */
+export type RetryOutcome = TargetOutcome | { readonly outcome: 'stale' | 'rescheduled' | 'claimed-elsewhere'; readonly dueAt?: string };
+
+/** How long a claimed attempt is ours before another runner may take it (longer than any attempt). */
+export const CLAIM_LEASE_MS = 2 * MINUTE;
+
+/**
+ * Makes the attempt a ticket is for, when it is due.
+ *
+ * 1. Load the pending delivery; a ticket for another attempt (a duplicate, or one already made) is
+ *    dropped.
+ * 2. Not due yet (a queue's delay is at most 15 minutes): schedule the ticket again for its time.
+ * 3. Claim the attempt (a conditional write moving dueAt a lease ahead), so two runners that got
+ *    the same ticket do not both send; a runner that dies mid-attempt leaves it to the next after
+ *    the lease.
+ * 4. Find the target afresh: a deleted or disabled subscription ends the delivery (skipped); a
+ *    rotated secret is used at once.
+ * 5. Send, and settle as after the first attempt.
+ */
+export async function retryDelivery(deps: NotifyDependencies, ticket: RetryTicket): Promise<RetryOutcome> {
+  const pending = await deps.store.getPendingDelivery(ticket);
+  if (!pending || pending.attempt !== ticket.attempt) return { outcome: 'stale' };
+  const now = deps.clock.now();
+  if (Date.parse(pending.dueAt) > now.getTime()) {
+    await deps.scheduler?.schedule(ticket, new Date(pending.dueAt));
+    return { outcome: 'rescheduled', dueAt: pending.dueAt };
+  }
+  const claimed: PendingDelivery = { ...pending, dueAt: new Date(now.getTime() + CLAIM_LEASE_MS).toISOString() };
+  if (!(await deps.store.savePendingDelivery(claimed, pending))) return { outcome: 'claimed-elsewhere' };
+
+  const target = await currentTarget(deps, pending);
+  if ('skip' in target) {
+    await deps.store.deletePendingDelivery(claimed);
+    return { subscriptionId: pending.subscriptionId, url: pending.url, outcome: 'skipped', attempts: pending.attempt - 1, error: target.skip };
+  }
+  const result = await sendSafely(deps, target, pending.event);
+  return settleAttempt(deps, { target, event: pending.event, attempt: pending.attempt, result, firstAttemptAt: pending.firstAttemptAt, pending: claimed });
+}
+
+/**
+ * Every pending delivery due by now, one after another: what a poller (the local RetryRunner)
+ * runs. Also picks up deliveries whose runner died, once their claim's lease is over.
+ */
+export async function runDueDeliveries(deps: NotifyDependencies): Promise<RetryOutcome[]> {
+  const due = await deps.store.listPendingDeliveries({ dueBy: deps.clock.now() });
+  const outcomes: RetryOutcome[] = [];
+  for (const p of due) outcomes.push(await retryDelivery(deps, { subscriptionId: p.subscriptionId, targetKey: p.targetKey, eventId: p.eventId, attempt: p.attempt }));
+  return outcomes;
+}
+
 type Planned = WebhookTarget | { readonly skip: TargetOutcome };
 
 async function collectTargets(deps: NotifyDependencies, event: AnyTunewireEvent): Promise<Planned[]> {
   const subscriptions = (await deps.store.listSubscriptions()).filter((s) => s.enabled && subscribesTo(s, event.kind));
-  const planned: Planned[] = subscriptions.map((s) => ({ subscriptionId: s.id, url: s.url, secret: s.secret }));
+  const now = deps.clock.now();
+  const planned: Planned[] = subscriptions.map((s) => subscriptionTarget(s, now));
   const jobId = jobIdOf(event);
   if (!deps.specNotifyTargets || jobId === undefined) return planned;
 
@@ -119,94 +177,114 @@ async function collectTargets(deps: NotifyDependencies, event: AnyTunewireEvent)
     if (!entry.events.includes(event.kind as EventKind) || covered.has(entry.url)) continue;
     covered.add(entry.url);
     const subscriptionId = specSubscriptionId(jobId);
-    if (!deps.specSecret) {
-      planned.push({ skip: { subscriptionId, url: entry.url, outcome: 'skipped', attempts: 0, error: 'no signing secret is configured for spec notify targets', delaysMs: [] } });
+    if (!deps.specSigning) {
+      planned.push({ skip: { subscriptionId, url: entry.url, outcome: 'skipped', attempts: 0, error: NO_SPEC_SECRET } });
     } else {
-      planned.push({ subscriptionId, url: entry.url, secret: deps.specSecret });
+      planned.push({ subscriptionId, url: entry.url, ...deps.specSigning(entry.url) });
     }
   }
   return planned;
+}
+
+function subscriptionTarget(s: Subscription, now: Date): WebhookTarget {
+  // the old secret signs too until its grace period is over
+  const previous = s.previousSecret && s.previousSecretExpiresAt && Date.parse(s.previousSecretExpiresAt) > now.getTime() ? [s.previousSecret] : [];
+  return {
+    subscriptionId: s.id,
+    url: s.url,
+    secret: s.secret,
+    previousSecrets: previous,
+    ...(s.headers ? { headers: s.headers } : {}),
+    ...(s.format ? { format: s.format } : {}),
+  };
+}
+
+async function currentTarget(deps: NotifyDependencies, p: { subscriptionId: string; url: string }): Promise<WebhookTarget | { skip: string }> {
+  if (p.subscriptionId.startsWith('spec:')) {
+    if (!deps.specSigning) return { skip: NO_SPEC_SECRET };
+    return { subscriptionId: p.subscriptionId, url: p.url, ...deps.specSigning(p.url) };
+  }
+  const subscription = await deps.store.getSubscription(p.subscriptionId);
+  if (!subscription) return { skip: 'the subscription was deleted' };
+  if (!subscription.enabled) return { skip: `the subscription is disabled${subscription.disabledReason ? ` (${subscription.disabledReason})` : ''}` };
+  return subscriptionTarget(subscription, deps.clock.now());
 }
 
 function jobIdOf(event: AnyTunewireEvent): string | undefined {
   return 'jobId' in event.detail && typeof event.detail.jobId === 'string' ? event.detail.jobId : undefined;
 }
 
-/** Steps 2 and 3 for one target; the dead letter to record (step 4) when it was not delivered. */
-async function deliver(deps: NotifyDependencies, target: WebhookTarget, event: AnyTunewireEvent): Promise<{ outcome: TargetOutcome; deadLetter?: DeadLetter; abandoned?: true }> {
+interface Attempted {
+  readonly target: WebhookTarget;
+  readonly event: AnyTunewireEvent;
+  /** The attempt just made (1-based). */
+  readonly attempt: number;
+  readonly result: DeliveryResult;
+  readonly firstAttemptAt: string;
+  /** The stored pending delivery the attempt came from (after the first attempt: none). */
+  readonly pending?: PendingDelivery;
+}
+
+/**
+ * After one attempt:
+ * 1. 2xx: delivered; the pending delivery (if any) is done.
+ * 2. 410 Gone: the subscription is disabled; a spec target (nothing to disable) is a dead letter.
+ * 3. A failure retrying cannot fix (3xx, 4xx but 408/409/425/429, an unsafe target): dead letter now.
+ * 4. Retryable, with attempts left: the pending delivery is stored with its next attempt and due
+ *    time (the schedule's wait with jitter, or the receiver's longer Retry-After, capped), and the
+ *    scheduler is told. With none left: dead letter.
+ */
+async function settleAttempt(deps: NotifyDependencies, a: Attempted): Promise<TargetOutcome> {
+  const { target, event, attempt, result } = a;
+  const base = { subscriptionId: target.subscriptionId, url: target.url, attempts: attempt };
+  const done = async () => {
+    if (a.pending) await deps.store.deletePendingDelivery(a.pending);
+  };
+  if (result.outcome === 'delivered') {
+    await done();
+    return { ...base, outcome: 'delivered', status: result.status };
+  }
+  if (result.outcome === 'gone' && !target.subscriptionId.startsWith('spec:')) {
+    await deps.store.setSubscriptionEnabled(target.subscriptionId, false, `${result.error} at ${deps.clock.now().toISOString()}`);
+    await done();
+    return { ...base, outcome: 'disabled', status: result.status, error: result.error };
+  }
   const policy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
-  const delaysMs: number[] = [];
-  let last: DeliveryResult | undefined;
-  let attempts = 0;
-  let abandoned = false;
-  while (attempts < policy.maxAttempts) {
-    if (deps.shutdown?.signal.aborted) {
-      abandoned = true;
-      break;
-    }
-    attempts += 1;
-    last = await sendSafely(deps, target, event);
-    if (last.outcome === 'delivered') return { outcome: { subscriptionId: target.subscriptionId, url: target.url, outcome: 'delivered', attempts, status: last.status, delaysMs } };
-    if (last.outcome === 'gone') {
-      // spec targets have no subscription to disable; they are dead-lettered like a failure
-      if (await deps.store.setSubscriptionEnabled(target.subscriptionId, false, `${last.error} at ${deps.clock.now().toISOString()}`)) {
-        return { outcome: { subscriptionId: target.subscriptionId, url: target.url, outcome: 'disabled', attempts, status: last.status, error: last.error, delaysMs } };
-      }
-      break;
-    }
-    if (last.outcome === 'failed' || attempts >= policy.maxAttempts) break;
-    const delay = backoffMs(policy, attempts, last.retryAfterMs, deps.random);
-    delaysMs.push(delay);
-    await pause(deps, delay);
-  }
-  const result = last as Exclude<DeliveryResult, { outcome: 'delivered' }> | undefined;
-  const lastError = abandoned ? `${ABANDONED_DELIVERY}${result ? ` (last attempt: ${result.error})` : ''}` : (result as Exclude<DeliveryResult, { outcome: 'delivered' }>).error;
-  const deadLetter: DeadLetter = {
-    subscriptionId: target.subscriptionId,
-    url: target.url,
-    eventId: event.id,
-    event,
-    attempts,
-    lastError,
-    at: deps.clock.now().toISOString(),
-  };
-  return {
-    deadLetter,
-    ...(abandoned ? { abandoned: true as const } : {}),
-    outcome: {
+  const status = result.status !== undefined ? { status: result.status } : {};
+  if (result.outcome === 'retry' && attempt < policy.scheduleMs.length) {
+    const now = deps.clock.now();
+    const dueAt = new Date(now.getTime() + waitBeforeAttempt(policy, attempt + 1, result.retryAfterMs, deps.random));
+    const next: PendingDelivery = {
       subscriptionId: target.subscriptionId,
+      targetKey: targetKeyOf(target.url),
       url: target.url,
-      outcome: 'dead-lettered',
-      attempts,
-      ...(result?.status !== undefined ? { status: result.status } : {}),
-      error: lastError,
-      delaysMs,
-    },
-  };
-}
-
-/** Sleeps, or less when the shutdown signal aborts first (the loop then stops before sending). */
-async function pause(deps: NotifyDependencies, ms: number): Promise<void> {
-  const signal = deps.shutdown?.signal;
-  if (!signal) return deps.sleep(ms);
-  if (signal.aborted) return;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    await Promise.race([deps.sleep(ms), aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort as () => void);
+      eventId: event.id,
+      event,
+      attempt: attempt + 1,
+      dueAt: dueAt.toISOString(),
+      lastError: result.error,
+      ...status,
+      firstAttemptAt: a.firstAttemptAt,
+    };
+    // The ticket first, then the record: a ticket without its record is dropped as stale, while a
+    // record without a ticket would never be woken on AWS (no poller there). If the save fails
+    // (false: the event is already pending here, or another runner moved it on), someone else owns
+    // the next attempt and this ticket finds nothing to do.
+    await deps.scheduler?.schedule({ subscriptionId: next.subscriptionId, targetKey: next.targetKey, eventId: next.eventId, attempt: next.attempt }, dueAt);
+    await deps.store.savePendingDelivery(next, a.pending);
+    return { ...base, outcome: 'scheduled', ...status, error: result.error, nextAttemptAt: next.dueAt };
   }
+  const deadLetter: DeadLetter = { subscriptionId: target.subscriptionId, url: target.url, eventId: event.id, event, attempts: attempt, lastError: result.error, at: deps.clock.now().toISOString() };
+  await deps.store.recordDeadLetter(deadLetter);
+  await done();
+  return { ...base, outcome: 'dead-lettered', ...status, error: result.error };
 }
 
-/** The wait before retry number `retry` (1-based). */
-export function backoffMs(policy: RetryPolicy, retry: number, retryAfterMs: number | undefined, random: () => number): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.floor(random() * ceiling);
+/** The wait before attempt `attempt` (2 for the first retry). */
+export function waitBeforeAttempt(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number): number {
+  const scheduled = policy.scheduleMs[Math.min(attempt, policy.scheduleMs.length) - 1] ?? 0;
+  const jittered = scheduled + Math.floor(random() * scheduled * policy.jitter);
+  return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, policy.maxRetryAfterMs));
 }
 
 async function sendSafely(deps: NotifyDependencies, target: WebhookTarget, event: AnyTunewireEvent): Promise<DeliveryResult> {
@@ -227,13 +305,13 @@ export interface ReplayOutcome {
 }
 
 /**
- * Sends dead letters again, and removes each one that is delivered.
+ * Sends dead letters again, once each, and removes each one that is delivered.
  *
  * 1. List the dead letters (of one subscription, or all), oldest first.
  * 2. For each, find its target: the subscription (skipped when deleted or disabled), or for a spec
- *    target the stored URL with the spec secret.
- * 3. Deliver with the same retry policy as notify; the webhook-id is the original event id, so a
- *    receiver that did get it before drops it.
+ *    target the stored URL with its derived secret.
+ * 3. One attempt (the operator asked for it now; the schedule is over); the webhook-id is the
+ *    original event id, so a receiver that did get it before drops it.
  * 4. Delivered: delete the dead letter. Not delivered: keep it as it is (one letter per failure,
  *    however often it is replayed).
  */
@@ -242,29 +320,18 @@ export async function replayDeadLetters(deps: NotifyDependencies, options: { sub
   const outcomes: ReplayOutcome[] = [];
   for (const letter of letters) {
     const base = { subscriptionId: letter.subscriptionId, eventId: letter.eventId, at: letter.at };
-    const target = await replayTarget(deps, letter);
+    const target = await currentTarget(deps, letter);
     if ('skip' in target) {
       outcomes.push({ ...base, outcome: 'skipped', detail: target.skip });
       continue;
     }
-    const { outcome: result } = await deliver(deps, target, letter.event);
+    const result = await sendSafely(deps, target, letter.event);
     if (result.outcome === 'delivered') {
       await deps.store.deleteDeadLetter(letter);
-      outcomes.push({ ...base, outcome: 'delivered', detail: `after ${result.attempts} attempt(s)` });
+      outcomes.push({ ...base, outcome: 'delivered', detail: `HTTP ${result.status}` });
     } else {
-      outcomes.push({ ...base, outcome: 'failed', detail: result.error ?? result.outcome });
+      outcomes.push({ ...base, outcome: 'failed', detail: result.error });
     }
   }
   return outcomes;
-}
-
-async function replayTarget(deps: NotifyDependencies, letter: DeadLetter): Promise<WebhookTarget | { skip: string }> {
-  if (letter.subscriptionId.startsWith('spec:')) {
-    if (!deps.specSecret) return { skip: 'no signing secret is configured for spec notify targets' };
-    return { subscriptionId: letter.subscriptionId, url: letter.url, secret: deps.specSecret };
-  }
-  const subscription = await deps.store.getSubscription(letter.subscriptionId);
-  if (!subscription) return { skip: 'the subscription was deleted' };
-  if (!subscription.enabled) return { skip: `the subscription is disabled${subscription.disabledReason ? ` (${subscription.disabledReason})` : ''}` };
-  return { subscriptionId: subscription.id, url: subscription.url, secret: subscription.secret };
 }

@@ -47,7 +47,6 @@ export async function edgeFixture(prefix: string): Promise<EdgeFixture> {
       store: new DynamoDbWebhookStore({ client, tableName }),
       send: async () => ({ outcome: 'delivered', status: 200 }),
       clock,
-      sleep: async () => undefined,
       random: () => 0.5,
     },
   };

@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { cloudEventTypeOf, type AnyTunewireEvent } from '../../domain/events';
 import { TunewireError } from '../../domain/errors';
-import type { DeliveryResult, SendWebhook, WebhookTarget } from '../../ports/webhooks';
+import { RESERVED_WEBHOOK_HEADERS, type DeliveryResult, type SendWebhook, type WebhookTarget } from '../../ports/webhooks';
 import { postPinned, type PinnedResponse } from './pinned-request';
 import { resolveSafeTarget, WebhookAllowList, type SafeTarget, type SsrfGuardOptions } from './ssrf-guard';
 
@@ -10,17 +10,31 @@ export function webhookPayload(event: AnyTunewireEvent): string {
   return JSON.stringify({ type: cloudEventTypeOf(event.kind), timestamp: event.time, data: event.detail });
 }
 
+/** A Slack incoming-webhook body: `{ text }`, one line naming the event and its main facts. */
+export function slackPayload(event: AnyTunewireEvent): string {
+  const detail = event.detail as unknown as Record<string, unknown>;
+  const facts = ['name', 'status', 'model', 'provider']
+    .filter((k) => typeof detail[k] === 'string' || typeof detail[k] === 'number')
+    .map((k) => `${k}: ${String(detail[k])}`);
+  return JSON.stringify({ text: `tunewire ${event.kind} ${event.subject}${facts.length ? ` (${facts.join(', ')})` : ''} at ${event.time}` });
+}
+
 /**
  * The signed request for one attempt. webhook-id is the event's deterministic id, the same on every
  * attempt, every replay and every target, so a receiver drops repeats by it; webhook-timestamp is
- * the attempt's time, as the signature covers it.
+ * the attempt's time, as the signature covers it. During a rotation every secret still in its grace
+ * period adds a signature, space-separated, as Standard Webhooks allows: a receiver that has either
+ * secret verifies. The Slack body is signed too (Slack ignores it; a relay may not).
  */
 export function signedWebhook(target: WebhookTarget, event: AnyTunewireEvent, attemptAt: Date): { body: string; headers: Record<string, string> } {
-  const body = webhookPayload(event);
-  const signature = new Webhook(target.secret).sign(event.id, attemptAt, body);
+  const body = target.format === 'slack' ? slackPayload(event) : webhookPayload(event);
+  const signature = [target.secret, ...(target.previousSecrets ?? [])].map((secret) => new Webhook(secret).sign(event.id, attemptAt, body)).join(' ');
+  const own: Record<string, string> = {};
+  for (const [name, value] of Object.entries(target.headers ?? {})) if (!RESERVED_WEBHOOK_HEADERS.includes(name.toLowerCase())) own[name.toLowerCase()] = value;
   return {
     body,
     headers: {
+      ...own,
       'content-type': 'application/json',
       'user-agent': 'tunewire-webhooks/0.1',
       'webhook-id': event.id,
@@ -45,7 +59,8 @@ export function classifyResponse(response: Pick<PinnedResponse, 'status' | 'head
   const said = response.bodySnippet ? `: ${response.bodySnippet.slice(0, 200)}` : '';
   if (status >= 200 && status < 300) return { outcome: 'delivered', status };
   if (status === 410) return { outcome: 'gone', status, error: `410 Gone${said}` };
-  if (status === 429 || status === 408 || status >= 500) {
+  // 408 timeout, 409 conflict and 425 too early are about now, not about the request; 429 slow down
+  if (status === 408 || status === 409 || status === 425 || status === 429 || status >= 500) {
     const wait = retryAfterMs(response.headers['retry-after'], now);
     return { outcome: 'retry', status, ...(wait !== undefined ? { retryAfterMs: wait } : {}), error: `HTTP ${status}${said}` };
   }

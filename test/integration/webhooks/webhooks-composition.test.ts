@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbWebhookStore } from '../../../shared/adapters/dynamodb/dynamodb-webhook-store';
 import { ConfigError } from '../../../shared/config';
@@ -30,7 +33,32 @@ describe('loadWebhookConfig', () => {
   });
 });
 
+describe('loadWebhookConfig retry schedule', () => {
+  it('is Standard Webhooks by default, configurable, and cut short by TUNEWIRE_WEBHOOK_MAX_ATTEMPTS', () => {
+    expect(loadWebhookConfig({}).scheduleMs).toEqual([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(loadWebhookConfig({ TUNEWIRE_WEBHOOK_RETRY_SCHEDULE: '0, 1s, 2m, 1h, 250' }).scheduleMs).toEqual([0, 1_000, 120_000, 3_600_000, 250]);
+    expect(loadWebhookConfig({ TUNEWIRE_WEBHOOK_MAX_ATTEMPTS: '3' }).scheduleMs).toEqual([0, 5_000, 300_000]);
+  });
+
+  it('refuses a schedule that does not start at once or does not parse', () => {
+    expect(() => loadWebhookConfig({ TUNEWIRE_WEBHOOK_RETRY_SCHEDULE: '5s,1m' })).toThrow(/start with 0/);
+    expect(() => loadWebhookConfig({ TUNEWIRE_WEBHOOK_RETRY_SCHEDULE: '0,soon' })).toThrow(/comma-separated waits/);
+  });
+});
+
 describe('createNotifyDependencies', () => {
+  it('seals secrets with the key file it is given', async () => {
+    const { client, tableName, ledger } = await freshLedger('webhook-keyfile');
+    const secretKeyFile = join(mkdtempSync(join(tmpdir(), 'tunewire-home-')), 'webhook-secrets.key');
+    const deps = createNotifyDependencies({ client, tableName, ledger, clock: systemClock, config: loadWebhookConfig({}), secretKeyFile });
+    const secret = newWebhookSecret();
+    await deps.store.putSubscription({ id: 'sub_k', url: 'https://hooks.example.com/', events: ['*'], secret, enabled: true, createdAt: '2026-01-01T00:00:00.000Z' });
+
+    expect(existsSync(secretKeyFile)).toBe(true);
+    expect((await deps.store.getSubscription('sub_k'))?.secret).toBe(secret);
+    await expect(new DynamoDbWebhookStore({ client, tableName }).getSubscription('sub_k')).rejects.toThrow(/sealed/);
+  });
+
   it('keeps URL credentials out of dead letters of a subscription stored before they were refused', async () => {
     const { client, tableName, ledger } = await freshLedger('webhook-redact');
     const deps = createNotifyDependencies({ client, tableName, ledger, clock: systemClock, config: loadWebhookConfig({ TUNEWIRE_WEBHOOK_MAX_ATTEMPTS: '1' }) });
@@ -38,7 +66,7 @@ describe('createNotifyDependencies', () => {
     await raw.putSubscription({ id: 'sub_old', url: 'https://user:s3cret@hooks.example.com/t', events: ['*'], secret: newWebhookSecret(), enabled: true, createdAt: '2025-01-01T00:00:00.000Z' });
     const event = makeEvent('job.finished', eventIds.finished('job-1'), 'job-1', { jobId: 'job-1', name: 'n', provider: 'local', status: 'succeeded' }, new Date());
 
-    const result = await notify({ ...deps, sleep: async () => undefined }, event);
+    const result = await notify(deps, event);
 
     expect(result.targets).toEqual([expect.objectContaining({ outcome: 'dead-lettered', error: expect.stringMatching(/credentials/) })]);
     const stored = await raw.listDeadLetters();

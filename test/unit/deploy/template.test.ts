@@ -33,6 +33,9 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'dynamodb:BatchWriteItem',
     'dynamodb:DeleteItem',
     'dynamodb:Scan',
+    // subscription secrets: sealed when made or rotated, opened when listed
+    'kms:Decrypt',
+    'kms:GenerateDataKey',
   ],
   'status-change': [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
   'trial-fan-out': [...LEDGER, 'events:PutEvents', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
@@ -46,8 +49,9 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sagemaker:DescribeModelPackageGroup',
     'sagemaker:DescribeTrainingJob',
   ],
-  // subscriptions (Query), the job's spec notify URLs (GetItem), dead letters (Put), disabling (Update)
-  notify: [...LEDGER],
+  // subscriptions (Query), the job's spec notify URLs (GetItem), dead letters (Put), disabling (Update),
+  // pending deliveries (Put, Delete); sealed secrets (Decrypt); its retry queue (send, and consume)
+  notify: [...LEDGER, 'dynamodb:DeleteItem', 'kms:Decrypt', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
   // matching templates is a scan for their HEAD items
   trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan'],
   retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
@@ -71,6 +75,7 @@ const SUBMIT_ROUTES = [
   'POST /jobs',
   'POST /jobs/{jobId}/stop',
   'POST /subscriptions',
+  'POST /subscriptions/{id}/rotate',
   'PUT /templates/{name}',
 ];
 
@@ -397,15 +402,31 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
-  it('gives notify the time to wait out its webhook retries, and one Lambda retry', () => {
+  it('gives notify its retry queue: delayed messages in, partial batch failures back, poison to the dead letters', () => {
     const notify = functions.find((f) => f.key === 'notify');
-    expect(notify?.resource.Properties['Timeout']).toBe(600);
+    // no waiting inside any more: one attempt per receiver per invocation
+    expect(notify?.resource.Properties['Timeout']).toBe(60);
     const config = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && referencedId(r.Properties['FunctionName']) === notify?.logicalId);
     expect(config?.Properties['MaximumRetryAttempts']).toBe(1);
+    const mapping = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && referencedId(r.Properties['FunctionName']) === notify?.logicalId);
+    expect(referencedId(mapping?.Properties['EventSourceArn'])).toBe('NotifyRetryQueue');
+    expect(mapping?.Properties['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
+    const queue = resource('NotifyRetryQueue');
+    expect(queue?.Properties['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * 60);
+    expect(referencedId((queue?.Properties['RedrivePolicy'] as { deadLetterTargetArn: Json }).deadLetterTargetArn)).toBe('NotifyDeadLetterQueue');
+    const env = (notify?.resource.Properties['Environment'] as { Variables: Record<string, Json> }).Variables;
+    expect(referencedId(env['TUNEWIRE_WEBHOOK_RETRY_QUEUE_URL'])).toBe('NotifyRetryQueue');
+  });
+
+  it('seals webhook secrets with a KMS key of its own, with rotation on', () => {
+    const key = resource('WebhookSecretsKey');
+    expect(key?.Type).toBe('AWS::KMS::Key');
+    expect(key?.Properties['EnableKeyRotation']).toBe(true);
+    for (const fn of functions) expect(referencedId((fn.resource.Properties['Environment'] as { Variables: Record<string, Json> }).Variables['TUNEWIRE_WEBHOOK_KMS_KEY']), fn.key).toBe('WebhookSecretsKey');
   });
 
   it('outputs every dead-letter queue URL', () => {
-    const queues = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue').map(([id]) => id);
+    const queues = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && id !== 'NotifyRetryQueue').map(([id]) => id);
     expect(queues).toHaveLength(FUNCTIONS.length - 1); // inbound-webhook: API Gateway only
     const outputs = Object.values(template.Outputs ?? {}).map((o) => referencedId(o.Value));
     for (const queue of queues) expect(outputs, queue).toContain(queue);

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { describe, expect, it } from 'vitest';
 import { zodIssues } from '../../../shared/domain/spec';
-import { hasUserinfo, redactUrlsIn, redactWebhookUrl, webhookUrlSchema } from '../../../shared/ports/webhooks';
+import { hasUserinfo, maskWebhookUrl, redactUrlsIn, redactWebhookUrl, targetKeyOf, webhookUrlSchema } from '../../../shared/ports/webhooks';
 
 describe('hasUserinfo', () => {
   it.each(['https://user:pass@hooks.example.com/', 'https://user@hooks.example.com/', 'https://:pass@hooks.example.com/', 'https://@hooks.example.com/', 'HTTPS://a@b@hooks.example.com/', 'https:\\\\u:p@hooks.example.com/'])(
@@ -55,5 +55,27 @@ describe('webhookUrlSchema', () => {
 
   it('refuses other schemes', () => {
     expect(entry.safeParse({ url: 'ftp://hooks.example.com/' }).success).toBe(false);
+  });
+});
+
+describe('maskWebhookUrl', () => {
+  it('keeps scheme and host (with port) and masks path, query and fragment', () => {
+    expect(maskWebhookUrl('https://hooks.slack.com/services/T0/B0/XXXX')).toBe('https://hooks.slack.com/…');
+    expect(maskWebhookUrl('http://127.0.0.1:8080/hook?token=abc')).toBe('http://127.0.0.1:8080/…');
+    expect(maskWebhookUrl('https://hooks.example.com/?k=1')).toBe('https://hooks.example.com/…');
+    expect(maskWebhookUrl('https://user:pass@hooks.example.com/x')).toBe('https://hooks.example.com/…');
+  });
+
+  it('shows a bare origin as it is, and nothing of what is not a URL', () => {
+    expect(maskWebhookUrl('https://hooks.example.com')).toBe('https://hooks.example.com/');
+    expect(maskWebhookUrl('not a url with s3cret')).toBe('…');
+  });
+});
+
+describe('targetKeyOf', () => {
+  it('is 16 hex digits, the same for the same URL, different for another', () => {
+    expect(targetKeyOf('https://a.example/x')).toMatch(/^[0-9a-f]{16}$/);
+    expect(targetKeyOf('https://a.example/x')).toBe(targetKeyOf('https://a.example/x'));
+    expect(targetKeyOf('https://a.example/x')).not.toBe(targetKeyOf('https://a.example/y'));
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookAllowListError } from '../../../../shared/adapters/webhooks/ssrf-guard';
-import { classifyResponse, retryAfterMs, webhookSender } from '../../../../shared/adapters/webhooks/webhook-sender';
+import { classifyResponse, retryAfterMs, signedWebhook, slackPayload, webhookSender } from '../../../../shared/adapters/webhooks/webhook-sender';
 import { eventIds, makeEvent } from '../../../../shared/domain/events';
-import { backoffMs, DEFAULT_RETRY_POLICY } from '../../../../shared/use-cases/notify';
+import { DEFAULT_RETRY_POLICY, STANDARD_WEBHOOKS_SCHEDULE_MS, waitBeforeAttempt } from '../../../../shared/use-cases/notify';
 
 const now = new Date('2025-06-01T12:00:00Z');
 const reply = (status: number, headers: Record<string, string> = {}) => classifyResponse({ status, headers, bodySnippet: '' }, now);
@@ -11,8 +11,8 @@ describe('classifyResponse', () => {
   it('maps statuses to what the retry loop does', () => {
     expect(reply(204).outcome).toBe('delivered');
     expect(reply(410).outcome).toBe('gone');
-    for (const status of [408, 429, 500, 502, 503]) expect(reply(status).outcome).toBe('retry');
-    for (const status of [301, 302, 307, 308, 400, 401, 404, 413]) expect(reply(status).outcome).toBe('failed');
+    for (const status of [408, 409, 425, 429, 500, 502, 503]) expect(reply(status).outcome, String(status)).toBe('retry');
+    for (const status of [301, 302, 307, 308, 400, 401, 403, 404, 413, 422]) expect(reply(status).outcome, String(status)).toBe('failed');
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
@@ -24,16 +24,17 @@ describe('classifyResponse', () => {
   });
 });
 
-describe('backoffMs', () => {
-  it('grows exponentially with full jitter, capped', () => {
-    expect([1, 2, 3, 4].map((n) => backoffMs(DEFAULT_RETRY_POLICY, n, undefined, () => 0.999))).toEqual([999, 1_998, 3_996, 7_992]);
-    expect(backoffMs(DEFAULT_RETRY_POLICY, 20, undefined, () => 0.999)).toBe(29_970);
-    expect(backoffMs(DEFAULT_RETRY_POLICY, 3, undefined, () => 0)).toBe(0);
+describe('waitBeforeAttempt', () => {
+  it('follows the Standard Webhooks schedule, with up to 10 % jitter added', () => {
+    expect([2, 3, 4, 5, 6, 7, 8].map((n) => waitBeforeAttempt(DEFAULT_RETRY_POLICY, n, undefined, () => 0))).toEqual(STANDARD_WEBHOOKS_SCHEDULE_MS.slice(1));
+    expect(waitBeforeAttempt(DEFAULT_RETRY_POLICY, 2, undefined, () => 0.999)).toBe(5_499);
+    expect(waitBeforeAttempt(DEFAULT_RETRY_POLICY, 8, undefined, () => 0.5)).toBe(36_000_000 + 1_800_000);
   });
 
-  it("honours the receiver's Retry-After up to the cap", () => {
-    expect(backoffMs(DEFAULT_RETRY_POLICY, 1, 5_000, () => 0)).toBe(5_000);
-    expect(backoffMs(DEFAULT_RETRY_POLICY, 1, 3_600_000, () => 0)).toBe(60_000);
+  it("honours the receiver's Retry-After when it is longer, up to the cap", () => {
+    expect(waitBeforeAttempt(DEFAULT_RETRY_POLICY, 2, 1_000, () => 0)).toBe(5_000);
+    expect(waitBeforeAttempt(DEFAULT_RETRY_POLICY, 2, 60_000, () => 0)).toBe(60_000);
+    expect(waitBeforeAttempt(DEFAULT_RETRY_POLICY, 2, 48 * 3_600_000, () => 0)).toBe(DEFAULT_RETRY_POLICY.maxRetryAfterMs);
   });
 });
 
@@ -54,5 +55,20 @@ describe('webhookSender', () => {
   it('fails an IPv4-translated loopback URL without connecting', async () => {
     const result = await webhookSender()({ subscriptionId: 'sub_a', url: 'http://[::ffff:0:7f00:1]:1/', secret }, event, now);
     expect(result).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/IPv4-translated loopback/) });
+  });
+
+  it('signs once per secret, space-separated, and lets custom headers add but not replace', () => {
+    const previous = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
+    const { headers } = signedWebhook({ subscriptionId: 'sub_a', url: 'https://h.example/', secret, previousSecrets: [previous], headers: { Authorization: 'Bearer x', 'Content-Type': 'text/plain' } }, event, now);
+    expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/=]+ v1,[A-Za-z0-9+/=]+$/);
+    expect(headers.authorization).toBe('Bearer x');
+    expect(headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('slackPayload', () => {
+  it('is { text } naming the event, its subject and main facts', () => {
+    const event = makeEvent('job.finished', eventIds.finished('job-1'), 'job-1', { jobId: 'job-1', name: 'churn', provider: 'local', status: 'failed' }, now);
+    expect(JSON.parse(slackPayload(event))).toEqual({ text: `tunewire job.finished job-1 (name: churn, status: failed, provider: local) at ${event.time}` });
   });
 });
