@@ -87,6 +87,22 @@ export async function waitForJob(stack: EmbeddedStack, jobId: string, io: Output
     return last;
   };
 
+  /** One look at the ledger: the job (described first when it is a cloud job) and, once it has settled, the result. */
+  const readOnce = async (): Promise<{ job: JobRecord; settled?: WaitResult }> => {
+    // webhook deliveries are not the job's consequences: a failing receiver must not hold the wait
+    await stack.bus.drain({ except: ['notify'] });
+    let job = await report();
+    // A cloud provider's events do not reach this process: describe it, as the reconciler does.
+    if (first.provider !== 'local' && !isTerminalJobStatus(job.status)) {
+      await reconcileJob(stack.deps, job, 'cli-wait');
+      await stack.bus.drain({ except: ['notify'] });
+      job = await report();
+    }
+    const promotion = await promotionOf(stack, job);
+    const settled = isTerminalJobStatus(job.status) && job.announcedStatus === job.status && (!job.spec.promotion || promotion);
+    return settled ? { job, settled: { job, ...(promotion ? { promotion } : {}) } } : { job };
+  };
+
   const timer = setInterval(() => void report().catch(() => undefined), POLL_MS);
   try {
     const local = first.provider === 'local';
@@ -97,22 +113,16 @@ export async function waitForJob(stack: EmbeddedStack, jobId: string, io: Output
     for (;;) {
       if (options.signal?.aborted) return { job: last, detached: true };
       if (local && !runsHere && deadline === Number.POSITIVE_INFINITY && (await checkEngine(stack, first)).ended) deadline = Date.now() + SETTLE_TIMEOUT_MS;
-      // webhook deliveries are not the job's consequences: a failing receiver must not hold the wait
-      await stack.bus.drain({ except: ['notify'] });
-      let job = await report().catch(async (error: unknown) => {
+      let settled: WaitResult | undefined;
+      let job: JobRecord;
+      try {
+        ({ job, settled } = await readOnce());
+      } catch (error) {
         // the service's DynamoDB Local goes with it: a ledger that stopped answering may mean that
         if (local && !runsHere) await checkEngine(stack, first);
         throw error;
-      });
-      // A cloud provider's events do not reach this process: describe it, as the reconciler does.
-      if (!local && !isTerminalJobStatus(job.status)) {
-        await reconcileJob(stack.deps, job, 'cli-wait');
-        await stack.bus.drain({ except: ['notify'] });
-        job = await report();
       }
-      const promotion = await promotionOf(stack, job);
-      const settled = isTerminalJobStatus(job.status) && job.announcedStatus === job.status && (!job.spec.promotion || promotion);
-      if (settled) return { job, ...(promotion ? { promotion } : {}) };
+      if (settled) return settled;
       if (Date.now() > deadline) throw new Error(`job ${jobId} did not settle: status ${job.status}, announced ${job.announcedStatus ?? 'nothing'}`);
       const pause = local || isTerminalJobStatus(job.status) ? POLL_MS : cloudPollMs();
       await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);

@@ -3,6 +3,8 @@ import { engineRoutes } from './engine-api';
 import { openEngineStack } from './embedded';
 import type { RunningEngine } from './service';
 import { readOrCreateApiToken } from './state-dir';
+import { reconcileActiveJobs } from '../use-cases/reconcile-active-jobs';
+import type { EmbeddedStack } from './embedded';
 import type { LocalProvider } from '../adapters/local/local-provider';
 
 export interface EngineHostOptions {
@@ -32,9 +34,11 @@ export async function startEngineHost(options: EngineHostOptions): Promise<Runni
     await stack.bus.drain({ except: ['notify'] });
     if (interrupted.length > 0) options.log(`interrupted (their engine had exited; \`tunewire resume <job>\` continues them): ${interrupted.join(', ')}`);
     server.serve(stack.deps, engineRoutes(engine));
+    const reconciler = startReconciler(stack, options.log);
     return {
       url: server.url,
       async close() {
+        await reconciler.stop();
         await server.close();
         await stack.close();
       },
@@ -43,4 +47,35 @@ export async function startEngineHost(options: EngineHostOptions): Promise<Runni
     await server.close();
     throw error;
   }
+}
+
+/** How often the service reconciles its local jobs, as the deployed `reconcile` function does every 15 minutes. */
+export const LOCAL_RECONCILE_MS = 15_000;
+
+/**
+ * The local reconciler: every LOCAL_RECONCILE_MS, the local jobs the ledger holds as active (running,
+ * or finished but not yet announced) are read from the engine and fed through status-change and
+ * fan-out, so a command killed in the middle of an announcement (its claim left behind) delays it
+ * by a lease at most. One pass at a time; a failed pass is logged and the next one tries again.
+ */
+function startReconciler(stack: EmbeddedStack, log: (line: string) => void): { stop(): Promise<void> } {
+  let pass: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    pass = pass.then(async () => {
+      try {
+        const result = await reconcileActiveJobs(stack.deps, { providers: ['local'] });
+        await stack.bus.drain({ except: ['notify'] });
+        if (result.repaired > 0 || result.failures.length > 0) log(`reconciled ${result.checked} local job(s): ${result.repaired} repaired, ${result.failures.length} failed`);
+      } catch (error) {
+        log(`reconciling local jobs failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }, LOCAL_RECONCILE_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pass;
+    },
+  };
 }

@@ -501,12 +501,18 @@ export function readServiceFile(file: string): ServiceInfo | undefined {
   }
 }
 
+/** The process runs: it takes signals and is not a zombie (exited, not yet reaped by its parent). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

@@ -248,6 +248,8 @@ describe('the shared local service', () => {
       const submit = start(home, ['submit', gatedSpec('orphan', release)]);
       const jobId = await runningJob(home);
       await eventually(() => engineState(home, jobId).trials.some((t) => t.status === 'RUNNING' && t.trialId.endsWith('t002')), 'the second trial runs');
+      // the command has done its own part (it drains its handlers before it reads the ledger): what is killed is only the waiting
+      await eventually(() => submit.out.stdout.includes(`${jobId}-t001 succeeded`), 'the command follows the job');
       submit.child.kill('SIGKILL');
       await submit.exit;
 

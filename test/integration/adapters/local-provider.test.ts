@@ -321,6 +321,9 @@ describe('LocalProvider', () => {
     const jobDir = join(h.workDir, 'jobs', jobId);
     const pidFiles = [`${jobId}-t001`, `${jobId}-t002`].map((t) => join(jobDir, t, 'pids'));
     await waitFor(() => pidFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').includes(' ')));
+    // the engine has read each trial's score before the stop: on a loaded machine the line can lag the pid file
+    const logs = [`${jobId}-t001`, `${jobId}-t002`].map((t) => join(jobDir, 'logs', `${t}.log`));
+    await waitFor(() => logs.every((f) => existsSync(f) && readFileSync(f, 'utf8').includes('score=0.1')));
     const pids = pidFiles.flatMap((f) => readFileSync(f, 'utf8').trim().split(' ').map(Number));
     expect(pids.every(alive)).toBe(true);
 
@@ -332,7 +335,7 @@ describe('LocalProvider', () => {
     const { trials } = await h.provider.listTrials(ref, undefined, spec);
     expect(trials).toHaveLength(2);
     for (const trial of trials) expect(trial).toMatchObject({ status: 'stopped', stoppedEarly: false, objectiveValue: 0.1 });
-    await waitFor(() => !pids.some(alive), 2_000);
+    await waitFor(() => !pids.some(alive));
     // the stubborn trial shrugged off SIGTERM and needed the SIGKILL
     expect(readFileSync(join(jobDir, 'logs', `${jobId}-t002.log`), 'utf8')).toContain('not now');
     expect(jobWords(h.events)).toEqual(['PENDING', 'RUNNING', 'STOPPING', 'STOPPED']);
