@@ -176,6 +176,7 @@ export function devBanner(url: string, tokenFile: string): string[] {
     `tunewire dev: HTTP API on ${url} (POST /jobs, GET /jobs/{id}, GET /jobs/{id}/trials, GET /models/{model}/champion)`,
     `API token: ${tokenFile}; send it as \`Authorization: Bearer <token>\`, e.g.`,
     `  curl -H "Authorization: Bearer $(cat ${quoted})" ${url}/jobs/<job id>`,
+    `Pub/Sub push authentication is off here: push bodies come in unauthenticated through \`tunewire replay\` (a deployment refuses pushes without TUNEWIRE_PUSH_AUDIENCE and TUNEWIRE_PUSH_SERVICE_ACCOUNT)`,
   ];
 }
 

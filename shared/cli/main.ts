@@ -12,6 +12,7 @@ import { offlineProviders } from './offline-providers';
 import { stopJob } from '../use-cases/stop-job';
 import { deleteTemplate, getTemplate, listTemplates, putTemplate } from '../use-cases/manage-templates';
 import { addSubscription, removeSubscription, rotateSubscriptionSecret, subscriptionView } from '../use-cases/manage-webhooks';
+import { maskWebhookUrl } from '../ports/webhooks';
 import { replayDeadLetters } from '../use-cases/notify';
 import { submitJob } from '../use-cases/submit-job';
 import { devBanner, listenDevServer } from './dev-server';
@@ -371,7 +372,9 @@ function buildProgram(ctx: Context): Command {
     .option('--json', 'print JSON')
     .action((opts: { subscription?: string; json?: boolean }) =>
       withStack(ctx, async (stack) => {
-        const letters = await stack.deps.webhooks.store.listDeadLetters(opts.subscription ? { subscriptionId: opts.subscription } : {});
+        const stored = await stack.deps.webhooks.store.listDeadLetters(opts.subscription ? { subscriptionId: opts.subscription } : {});
+        // a URL's path and query may carry a token (Slack's do): scheme and host only, as in webhooks list
+        const letters = stored.map((l) => ({ ...l, url: maskWebhookUrl(l.url) }));
         if (opts.json) return io.json(letters);
         for (const l of letters) io.line(`${l.at}  ${l.subscriptionId}  ${l.eventId}  ${l.attempts} attempt(s)  ${l.lastError.split('\n')[0]}`);
       }),
