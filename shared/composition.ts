@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { EventBridgeBus } from './adapters/bus/eventbridge-bus';
 import { DynamoDbLedger } from './adapters/dynamodb/dynamodb-ledger';
 import { DynamoDbTemplateStore } from './adapters/dynamodb/dynamodb-template-store';
+import { KmsEnvelopeCipher } from './adapters/webhooks/secret-ciphers';
 import type { Config } from './config';
 import type { EventBus } from './ports/bus';
 import { systemClock } from './ports/clock';
@@ -27,14 +29,18 @@ export async function createCloudDependencies(
   const client = ledgerClient(config);
   const { tableName } = config;
   const ledger = new DynamoDbLedger({ client, tableName });
+  // One cipher for template and subscription secrets: the webhook KMS key, one client, one data-key cache.
+  const cipher = webhookConfig.kmsKeyId
+    ? new KmsEnvelopeCipher({ client: new KMSClient(webhookConfig.region ? { region: webhookConfig.region } : {}), keyId: webhookConfig.kmsKeyId })
+    : undefined;
   return {
     ledger,
     bus: await createBus(config),
     clock: systemClock,
     providers: new ProviderCatalog(providers),
     ...(config.apiUrl ? { apiUrl: config.apiUrl } : {}),
-    templates: new DynamoDbTemplateStore({ client, tableName }),
-    webhooks: createNotifyDependencies({ client, tableName, ledger, clock: systemClock, config: webhookConfig }),
+    templates: new DynamoDbTemplateStore({ client, tableName, ...(cipher ? { cipher } : {}) }),
+    webhooks: createNotifyDependencies({ client, tableName, ledger, clock: systemClock, config: webhookConfig, ...(cipher ? { cipher } : {}) }),
   };
 }
 

@@ -5,7 +5,7 @@ import type { EmbeddedStack } from '../local-stack/embedded';
 import { stopJob } from '../use-cases/stop-job';
 import { EXIT } from './outcome';
 import type { Output } from './output';
-import { waitForJob, type WaitResult } from './wait';
+import { checkEngine, waitForJob, type WaitResult } from './wait';
 
 /** Seconds after the first Ctrl-C in which a second one stops the job, unless TUNEWIRE_DETACH_GRACE_SECONDS says otherwise. */
 export const DEFAULT_DETACH_GRACE_SECONDS = 3;
@@ -57,7 +57,7 @@ export async function attendJob(stack: EmbeddedStack, job: JobRecord, io: Output
   };
   signals.on('SIGINT', onInterrupt);
   try {
-    const waited = await waitForJob(stack, jobId, io, { ...(options.quiet ? { quiet: true } : {}), signal: detach.signal });
+    const waited = await guardEngine(stack, job, () => waitForJob(stack, jobId, io, { ...(options.quiet ? { quiet: true } : {}), signal: detach.signal }));
     if (!waited.detached) return { ...waited, ...(stopping ? { stoppedHere: true } : {}) };
     const where = waited.job.provider === 'local' ? 'under the tunewire service' : `on ${waited.job.provider}`;
     io.error(`detached from ${jobId}: it goes on ${where}. Follow it: tunewire wait ${jobId}. Stop it: tunewire stop ${jobId}, or Ctrl-C again within ${graceMs / 1000} s.`);
@@ -72,9 +72,23 @@ export async function attendJob(stack: EmbeddedStack, job: JobRecord, io: Output
     io.error(`stopping ${jobId}...`);
     stopping = stopJob(stack.deps, jobId);
     await stopping;
-    return { ...(await waitForJob(stack, jobId, io, options.quiet ? { quiet: true } : {})), stoppedHere: true };
+    return { ...(await guardEngine(stack, job, () => waitForJob(stack, jobId, io, options.quiet ? { quiet: true } : {}))), stoppedHere: true };
   } finally {
     signals.off('SIGINT', onInterrupt);
+  }
+}
+
+/**
+ * Runs `work`; when it fails and the job is a local one the service runs, asks the job's state
+ * file first whether the service is gone (its DynamoDB Local goes with it, so whatever read the
+ * ledger first fails): then the job is interrupted (JobInterruptedError), not the command broken.
+ */
+async function guardEngine<T>(stack: EmbeddedStack, job: JobRecord, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (job.provider === 'local' && !stack.localProvider.runsHere) await checkEngine(stack, job);
+    throw error;
   }
 }
 

@@ -4,6 +4,7 @@ import { LocalBus, type Delivery } from '../adapters/bus/local-bus';
 import { loadBusRules } from '../adapters/bus/serverless-rules';
 import { DynamoDbLedger } from '../adapters/dynamodb/dynamodb-ledger';
 import { DynamoDbTemplateStore } from '../adapters/dynamodb/dynamodb-template-store';
+import { LocalKeyFileCipher } from '../adapters/webhooks/secret-ciphers';
 import type { AppDependencies } from '../composition';
 import { createNotifyDependencies, loadWebhookConfig } from '../webhooks-composition';
 import { RetryRunner } from '../adapters/webhooks/retry-runner';
@@ -134,7 +135,7 @@ async function assemble(options: EmbeddedStackOptions, env: NodeJS.ProcessEnv, d
   deps = {
     ledger,
     webhooks,
-    templates: new DynamoDbTemplateStore({ client, tableName }),
+    templates: new DynamoDbTemplateStore({ client, tableName, cipher: new LocalKeyFileCipher({ path: join(options.home, 'webhook-secrets.key') }) }),
     ...(env.TUNEWIRE_API_URL ? { apiUrl: env.TUNEWIRE_API_URL } : {}),
     bus,
     clock: systemClock,

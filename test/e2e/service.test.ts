@@ -294,6 +294,8 @@ describe('the shared local service', () => {
       const submit = start(home, ['submit', spec, '--idempotency-key', 'killed-once']);
       const jobId = await runningJob(home);
       await eventually(() => engineState(home, jobId).trials.some((t) => t.status === 'RUNNING' && t.trialId.endsWith('t002')), 'the second trial runs');
+      // the command is waiting (not still submitting: a service killed under a submit is a failed command, exit 1)
+      await eventually(() => submit.out.stdout.includes(`${jobId}-t001 succeeded`), 'the command follows the job');
       const service = serviceOf(home) as { pid: number };
       process.kill(service.pid, 'SIGKILL');
 

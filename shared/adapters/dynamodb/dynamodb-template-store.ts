@@ -21,9 +21,13 @@ import type {
   TemplateRecord,
   TemplateSettings,
   TemplateStore,
+  TemplateTriggers,
   TemplateVersion,
   TriggerDecision,
+  WebhookAuth,
 } from '../../ports/templates';
+import type { SecretCipher } from '../../ports/webhooks';
+import { SealedSecretError } from '../webhooks/secret-ciphers';
 import { HISTORY_RETENTION_DAYS, TTL_ATTRIBUTE } from './table';
 
 /**
@@ -38,6 +42,10 @@ import { HISTORY_RETENTION_DAYS, TTL_ATTRIBUTE } from './table';
  *   TPL#<name>    HOOK#<delivery key>    inbound webhook delivery: a leased claim, then its result (TTL)
  *
  * The head is `HEAD`, not `META`: the ledger's listJobs scans for `sk = META`.
+ *
+ * With a cipher, the inbound webhook secret is stored sealed, as `triggers.webhook.sealedSecret`
+ * (no `secret`); heads written before sealing keep `secret` in plain text and still read, until
+ * the template's next put seals it.
  */
 export const templateKeys = {
   template: (name: string) => `TPL#${name}`,
@@ -61,6 +69,8 @@ export class TemplateNotFoundError extends TunewireError {
 export interface DynamoDbTemplateStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
+  /** Seals `triggers.webhook.secret` at rest. Without one it is written in plain text: tests only. */
+  readonly cipher?: SecretCipher;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -75,21 +85,24 @@ const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
  * false) carrying what the winner stored, never an exception.
  *
  * @example
- *   const templates = new DynamoDbTemplateStore({ client: dynamo, tableName: config.tableName });
+ *   const templates = new DynamoDbTemplateStore({ client: dynamo, tableName: config.tableName, cipher });
  */
 export class DynamoDbTemplateStore implements TemplateStore {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
+  private readonly cipher: SecretCipher | undefined;
 
   constructor(options: DynamoDbTemplateStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
+    this.cipher = options.cipher;
   }
 
   async putTemplate(input: { name: string; spec: TuningSpec; settings: TemplateSettings; at: string }): Promise<{ template: TemplateRecord; version: TemplateVersion }> {
+    // sealed once: a lost race writes the same sealed value on its next attempt
+    const triggers = await this.sealTriggers(input.settings.triggers);
     for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
-      const head = await this.getTemplate(input.name);
-      const previous = head?.latestVersion ?? 0;
+      const previous = (await this.latestVersion(input.name)) ?? 0;
       const version: TemplateVersion = { name: input.name, version: previous + 1, spec: input.spec, createdAt: input.at };
       // Timeline: two puts read latestVersion n -> both try to write V#n+1 and move the head from n
       // -> one transaction wins; the other's conditions fail and it re-reads and writes n+2.
@@ -119,7 +132,7 @@ export class DynamoDbTemplateStore implements TemplateStore {
                     ':next': version.version,
                     ':policy': input.settings.policy,
                     ':debounce': input.settings.debounceSeconds,
-                    ':triggers': input.settings.triggers,
+                    ':triggers': triggers,
                     ':at': input.at,
                     ...(previous === 0 ? {} : { ':previous': previous }),
                   }),
@@ -139,12 +152,12 @@ export class DynamoDbTemplateStore implements TemplateStore {
   }
 
   async getTemplate(name: string): Promise<TemplateRecord | undefined> {
-    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.headKey(name), ConsistentRead: true }));
-    return Item ? templateFromItem(Item) : undefined;
+    const head = await this.headItem(name);
+    return head ? this.toTemplate(head) : undefined;
   }
 
   async getVersion(name: string, version?: number): Promise<TemplateVersion | undefined> {
-    const n = version ?? (await this.getTemplate(name))?.latestVersion;
+    const n = version ?? (await this.latestVersion(name));
     if (n === undefined) return undefined;
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: toItem({ pk: templateKeys.template(name), sk: templateKeys.version(n) }), ConsistentRead: true }),
@@ -163,11 +176,11 @@ export class DynamoDbTemplateStore implements TemplateStore {
       FilterExpression: 'sk = :head AND begins_with(pk, :tpl)',
       ExpressionAttributeValues: toItem({ ':head': templateKeys.head, ':tpl': 'TPL#' }),
     });
-    return rows.map(templateFromItem).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return (await Promise.all(rows.map((row) => this.toTemplate(row)))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async deleteTemplate(name: string): Promise<boolean> {
-    const existed = (await this.getTemplate(name)) !== undefined;
+    const existed = (await this.headItem(name)) !== undefined;
     const keys = (await this.queryPrefix(name, '')).map((item) => ({ pk: item['pk'] as AttributeValue, sk: item['sk'] as AttributeValue }));
     for (let i = 0; i < keys.length; i += 25) {
       let pending: Item[] = keys.slice(i, i + 25);
@@ -428,6 +441,37 @@ export class DynamoDbTemplateStore implements TemplateStore {
     });
   }
 
+  /**
+   * The head as stored, its secret not opened: putting a new version and deleting work without the
+   * key, so a template whose key was lost can be put again (with its secret) or deleted.
+   */
+  private async headItem(name: string): Promise<Item | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.headKey(name), ConsistentRead: true }));
+    return Item;
+  }
+
+  private async latestVersion(name: string): Promise<number | undefined> {
+    const head = await this.headItem(name);
+    return head ? Number(head['latestVersion']?.N ?? 0) : undefined;
+  }
+
+  private async sealTriggers(triggers: TemplateTriggers): Promise<StoredTriggers> {
+    if (!this.cipher || !triggers.webhook) return triggers;
+    const { secret, ...webhook } = triggers.webhook;
+    return { ...triggers, webhook: { ...webhook, sealedSecret: await this.cipher.seal(secret) } };
+  }
+
+  /** A wrong key, or a sealed secret and no cipher, is a SealedSecretError: never a template without its secret. */
+  private async toTemplate(item: Item): Promise<TemplateRecord> {
+    const row = unmarshall(item);
+    const stored = (row['triggers'] ?? {}) as StoredTriggers;
+    const { webhook, ...triggers } = stored;
+    if (!webhook || !('sealedSecret' in webhook)) return templateFromRow(row, stored as TemplateTriggers);
+    if (!this.cipher) throw new SealedSecretError(`template ${String(row['name'])}: its webhook secret is sealed and this store has no cipher to open it`);
+    const { sealedSecret, ...auth } = webhook;
+    return templateFromRow(row, { ...triggers, webhook: { ...auth, secret: await this.cipher.open(sealedSecret) } });
+  }
+
   private headKey(name: string): Item {
     return toItem({ pk: templateKeys.template(name), sk: templateKeys.head });
   }
@@ -456,14 +500,16 @@ function toItem(value: Record<string, unknown>): Item {
   return marshall(value, { removeUndefinedValues: true, convertClassInstanceToMap: false });
 }
 
-function templateFromItem(item: Item): TemplateRecord {
-  const row = unmarshall(item);
+/** The triggers as the head item holds them: the webhook secret in plain text (before sealing) or sealed. */
+type StoredTriggers = Omit<TemplateTriggers, 'webhook'> & { readonly webhook?: WebhookAuth | (Omit<WebhookAuth, 'secret'> & { readonly sealedSecret: string }) };
+
+function templateFromRow(row: Record<string, unknown>, triggers: TemplateTriggers): TemplateRecord {
   return {
     name: String(row['name']),
     latestVersion: Number(row['latestVersion']),
     policy: row['policy'] === 'drop' ? 'drop' : 'queue',
     debounceSeconds: Number(row['debounceSeconds'] ?? 0),
-    triggers: (row['triggers'] ?? {}) as TemplateRecord['triggers'],
+    triggers,
     createdAt: String(row['createdAt']),
     updatedAt: String(row['updatedAt']),
     ...(typeof row['lastSuccessfulJobId'] === 'string' ? { lastSuccessfulJobId: row['lastSuccessfulJobId'] } : {}),

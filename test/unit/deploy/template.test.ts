@@ -33,7 +33,7 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'dynamodb:BatchWriteItem',
     'dynamodb:DeleteItem',
     'dynamodb:Scan',
-    // subscription secrets: sealed when made or rotated, opened when listed
+    // subscription and template webhook secrets: sealed when made or rotated, opened when read
     'kms:Decrypt',
     'kms:GenerateDataKey',
   ],
@@ -52,11 +52,11 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
   // subscriptions (Query), the job's spec notify URLs (GetItem), dead letters (Put), disabling (Update),
   // pending deliveries (Put, Delete); sealed secrets (Decrypt); its retry queue (send, and consume)
   notify: [...LEDGER, 'dynamodb:DeleteItem', 'kms:Decrypt', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
-  // matching templates is a scan for their HEAD items
-  trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan'],
-  retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
+  // matching templates is a scan for their HEAD items; reading a template opens its sealed webhook secret (Decrypt)
+  trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan', 'kms:Decrypt'],
+  retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'kms:Decrypt'],
   reconcile: [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
-  'inbound-webhook': [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
+  'inbound-webhook': [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'kms:Decrypt'],
 };
 const FUNCTIONS = ['inbound-webhook', 'notify', 'promote-best', 'reconcile', 'retune', 'status-change', 'submit', 'trial-fan-out', 'trigger'];
 /** Every function writes its own logs; one invoked asynchronously also sends its own dead letters. */
