@@ -17,6 +17,7 @@ import { replayDeadLetters } from '../use-cases/notify';
 import { submitJob } from '../use-cases/submit-job';
 import { devBanner, listenDevServer } from './dev-server';
 import { readOrCreateApiToken } from '../local-stack/state-dir';
+import { isAlive } from '../local-stack/service';
 import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
 import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
 import { JobInterruptedError, waitForJob } from './wait';
@@ -76,6 +77,19 @@ function parseHeaderOptions(values: readonly string[]): Record<string, string> {
     headers[value.slice(0, colon).trim()] = value.slice(colon + 1).trim();
   }
   return headers;
+}
+
+/**
+ * A submit that failed because the local service died under it (its DynamoDB Local goes with it):
+ * says so, and where the job is, instead of the bare connection error. Undefined otherwise.
+ */
+function serviceLostDuringSubmit(stack: EmbeddedStack, error: unknown): Error | undefined {
+  if (stack.servicePid === undefined || isAlive(stack.servicePid)) return undefined;
+  const what = error instanceof Error ? error.message : String(error);
+  return new Error(
+    `the tunewire service (pid ${stack.servicePid}) exited while the job was being submitted (${what}). The next command marks the job interrupted: \`tunewire jobs --status paused\` lists it, \`tunewire resume <job>\` continues it (or submit again with the same --idempotency-key)`,
+    { cause: error },
+  );
 }
 
 /** Warns (stderr, not an error) when the local engine will run only part of the spec's grid. */
@@ -160,7 +174,9 @@ function buildProgram(ctx: Context): Command {
       offlineProviders(ctx.home, ROOT).get(spec.provider).provider.validate(spec);
       warnAboutGrid(io, spec);
       return withStack(ctx, async (stack) => {
-        const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
+        const { job, created } = await submitJob(stack.deps, { spec, trigger: 'cli', ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) }).catch((error: unknown) => {
+          throw serviceLostDuringSubmit(stack, error) ?? error;
+        });
         if (!opts.json) io.line(`${created ? 'submitted' : 'already submitted'}: ${job.jobId} on ${job.provider} (${job.providerJobName})`);
         const runsHere = job.provider === 'local' && stack.localProvider.runsHere;
         if (runsHere && opts.wait === false) io.error('note: waiting anyway: the ledger is not the local service\'s, so this job\'s trials run in this process');

@@ -31,6 +31,8 @@ export interface EmbeddedStack {
   /** The service's engine when the stack is attached to it; this process's own otherwise. */
   readonly localProvider: LocalEngine;
   readonly dynamoEndpoint: string;
+  /** The service this stack is attached to, when it is: its engine runs the local jobs. */
+  readonly servicePid?: number;
   /** The production handler bodies by function name, as serverless.yml names them. */
   readonly targets: Readonly<Record<string, (event: unknown) => Promise<unknown>>>;
   /**
@@ -65,7 +67,8 @@ export async function openEmbeddedStack(options: EmbeddedStackOptions, env: Node
   // a service started by an older tunewire has no engine to offer: this process runs its own
   const engine: EngineChoice = apiUrl ? { kind: 'service', address: { url: apiUrl, token: readOrCreateApiToken(options.home).token } } : { kind: 'here' };
   try {
-    return await assemble(options, env, dynamoEndpoint, engine, async () => service?.release());
+    const stack = await assemble(options, env, dynamoEndpoint, engine, async () => service?.release());
+    return service && apiUrl ? { ...stack, servicePid: service.info.pid } : stack;
   } catch (error) {
     service?.release();
     throw error;
