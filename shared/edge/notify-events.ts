@@ -60,13 +60,14 @@ export function isRetryBatch(raw: unknown): boolean {
 /** What the retry queue's event source needs back (ReportBatchItemFailures), and what the log says. */
 export interface RetryBatchResult {
   readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
-  readonly outcomes: readonly (RetryOutcome | { readonly outcome: 'rejected'; readonly detail: string })[];
+  readonly outcomes: readonly (RetryOutcome | { readonly outcome: 'rejected' | 'failed'; readonly detail: string })[];
 }
 
 /**
  * The notify function's body for a batch from the retry queue: each message is one due attempt.
  * A message that is not a ticket is dropped (logged as rejected; it can never succeed); one whose
- * attempt throws (the store is down) is reported as failed, so SQS brings it back, alone.
+ * attempt throws (the store is throttled or down) is reported as failed, so SQS brings it back,
+ * alone, and logged, as nothing else would show the error.
  */
 export async function handleRetryBatch(deps: NotifyDependencies, raw: unknown): Promise<RetryBatchResult> {
   const batch = sqsBatchSchema.parse(raw);
@@ -82,9 +83,14 @@ export async function handleRetryBatch(deps: NotifyDependencies, raw: unknown): 
     }
     try {
       outcomes.push(await retryDelivery(deps, ticket));
-    } catch {
+    } catch (error) {
       failures.push({ itemIdentifier: record.messageId });
+      outcomes.push({ outcome: 'failed', detail: `message ${record.messageId} will be retried by the queue: ${errorSummary(error)}` });
     }
   }
   return { batchItemFailures: failures, outcomes };
+}
+
+function errorSummary(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : String(error).slice(0, 200);
 }

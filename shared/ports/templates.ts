@@ -49,8 +49,19 @@ export interface TemplateOverrides {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** The template's head item (`TPL#<name>` / `META`). */
-export interface TemplateRecord extends TemplateSettings {
+/** How an inbound webhook is checked, without its secret: what listing and matching need. */
+export type WebhookScheme = Omit<WebhookAuth, 'secret'>;
+
+/** The triggers as a listed head carries them: the webhook secret stays sealed in the store. */
+export type ListedTriggers = Omit<TemplateTriggers, 'webhook'> & { readonly webhook?: WebhookScheme };
+
+/**
+ * The template's head item (`TPL#<name>` / `HEAD`), its webhook secret not opened: enough to match
+ * signals, trigger, retune and show the template, so a secret that cannot be opened (a lost key)
+ * stops only that template's inbound webhook.
+ */
+export interface TemplateRecord extends Omit<TemplateSettings, 'triggers'> {
+  readonly triggers: ListedTriggers;
   readonly name: string;
   readonly latestVersion: number;
   readonly createdAt: string;
@@ -60,6 +71,11 @@ export interface TemplateRecord extends TemplateSettings {
   readonly runningJobId?: string;
   readonly runningSince?: string;
   readonly queued?: QueuedTrigger;
+}
+
+/** The head with its webhook secret opened (getTemplate): what verifying an inbound webhook needs. */
+export interface TemplateRecordWithSecret extends TemplateRecord {
+  readonly triggers: TemplateTriggers;
 }
 
 /** One immutable version of the template's spec (`TPL#<name>` / `V#<n>`). */
@@ -118,15 +134,20 @@ export type ClaimResult = { readonly kind: 'claimed' } | { readonly kind: 'held'
  *
  * @example
  *   const { template } = await templates.putTemplate({ name: 'churn', spec, settings, at });
+ *   const matched = (await templates.listTemplates()).filter((t) => t.triggers.datasetName === 'churn-daily');
  *   const claim = await templates.claimDebounce('churn', 's3://data/churn/2026-11-23', { owner: eventId, at, windowSeconds: 300 });
  */
 export interface TemplateStore {
   /** Writes version latest+1 (conditional on its absence and on the head's latestVersion) and updates the settings. */
-  putTemplate(input: { readonly name: string; readonly spec: TuningSpec; readonly settings: TemplateSettings; readonly at: string }): Promise<{ readonly template: TemplateRecord; readonly version: TemplateVersion }>;
-  getTemplate(name: string): Promise<TemplateRecord | undefined>;
+  putTemplate(input: { readonly name: string; readonly spec: TuningSpec; readonly settings: TemplateSettings; readonly at: string }): Promise<{ readonly template: TemplateRecordWithSecret; readonly version: TemplateVersion }>;
+  /** The head with its webhook secret opened; a secret that cannot be opened (wrong or lost key) throws. */
+  getTemplate(name: string): Promise<TemplateRecordWithSecret | undefined>;
+  /** The head without opening its webhook secret: what triggers and job outcomes read. */
+  getTemplateHead(name: string): Promise<TemplateRecord | undefined>;
   /** The given version, or the latest. */
   getVersion(name: string, version?: number): Promise<TemplateVersion | undefined>;
   listVersions(name: string): Promise<TemplateVersion[]>;
+  /** Every head, secrets not opened: one template's unreadable secret does not stop the others' triggers. */
   listTemplates(): Promise<TemplateRecord[]>;
   /** Deletes the head, versions and records; false when there was no such template. */
   deleteTemplate(name: string): Promise<boolean>;

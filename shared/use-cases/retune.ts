@@ -50,7 +50,8 @@ export function retuneWarmStart(spec: TuningSpec, parent: JobRecord | undefined)
  * replaces the champion only if it beats it.
  */
 export async function retune(deps: TemplateDependencies, input: RetuneInput): Promise<TemplateOutcome> {
-  const template = await deps.templates.getTemplate(input.template);
+  // the spec and triggers, not the webhook secret: a template whose secret cannot be opened still retunes
+  const template = await deps.templates.getTemplateHead(input.template);
   const version = template && (await deps.templates.getVersion(template.name, template.latestVersion));
   if (!template || !version) return { outcome: 'ignored', detail: `template ${input.template} does not exist` };
 

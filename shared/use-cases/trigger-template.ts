@@ -48,7 +48,8 @@ export function templateOfTrigger(trigger: string | undefined): string | undefin
  * 5. Submit (idempotent), trigger `template:<name>:<source>`, and record `submitted`.
  */
 export async function triggerTemplate(deps: TemplateDependencies, input: TriggerTemplateInput): Promise<TemplateOutcome> {
-  const template = await deps.templates.getTemplate(input.template);
+  // the head without its webhook secret: a template whose key was lost still triggers from data
+  const template = await deps.templates.getTemplateHead(input.template);
   const version = template && (await deps.templates.getVersion(template.name, template.latestVersion));
   if (!template || !version) return { outcome: 'ignored', detail: `template ${input.template} does not exist` };
 
@@ -174,7 +175,7 @@ export async function recordJobOutcome(deps: TemplateDependencies, job: JobRecor
   const at = deps.clock.now().toISOString();
   const released = await deps.templates.releaseRunningSlot(name, job.jobId, { succeeded: job.status === 'succeeded', at });
 
-  const template = await deps.templates.getTemplate(name);
+  const template = await deps.templates.getTemplateHead(name);
   const queued = template?.queued;
   const version = template && queued && (await deps.templates.getVersion(name, template.latestVersion));
   if (!template || !queued || !version) {

@@ -17,8 +17,10 @@ import type {
   ClaimResult,
   InboundClaim,
   InboundDeliveryResult,
+  ListedTriggers,
   QueuedTrigger,
   TemplateRecord,
+  TemplateRecordWithSecret,
   TemplateSettings,
   TemplateStore,
   TemplateTriggers,
@@ -45,7 +47,8 @@ import { HISTORY_RETENTION_DAYS, TTL_ATTRIBUTE } from './table';
  *
  * With a cipher, the inbound webhook secret is stored sealed, as `triggers.webhook.sealedSecret`
  * (no `secret`); heads written before sealing keep `secret` in plain text and still read, until
- * the template's next put seals it.
+ * the template's next put seals it. Only getTemplate opens it (the inbound webhook); listing,
+ * triggering and outcomes read the head with the secret left out, sealed or not.
  */
 export const templateKeys = {
   template: (name: string) => `TPL#${name}`,
@@ -98,7 +101,7 @@ export class DynamoDbTemplateStore implements TemplateStore {
     this.cipher = options.cipher;
   }
 
-  async putTemplate(input: { name: string; spec: TuningSpec; settings: TemplateSettings; at: string }): Promise<{ template: TemplateRecord; version: TemplateVersion }> {
+  async putTemplate(input: { name: string; spec: TuningSpec; settings: TemplateSettings; at: string }): Promise<{ template: TemplateRecordWithSecret; version: TemplateVersion }> {
     // sealed once: a lost race writes the same sealed value on its next attempt
     const triggers = await this.sealTriggers(input.settings.triggers);
     for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
@@ -151,9 +154,14 @@ export class DynamoDbTemplateStore implements TemplateStore {
     throw new ConcurrencyError(`template ${input.name}: lost ${PUT_ATTEMPTS} races writing a new version`);
   }
 
-  async getTemplate(name: string): Promise<TemplateRecord | undefined> {
+  async getTemplate(name: string): Promise<TemplateRecordWithSecret | undefined> {
     const head = await this.headItem(name);
-    return head ? this.toTemplate(head) : undefined;
+    return head ? this.openTemplate(head) : undefined;
+  }
+
+  async getTemplateHead(name: string): Promise<TemplateRecord | undefined> {
+    const head = await this.headItem(name);
+    return head ? headFromItem(head) : undefined;
   }
 
   async getVersion(name: string, version?: number): Promise<TemplateVersion | undefined> {
@@ -169,14 +177,18 @@ export class DynamoDbTemplateStore implements TemplateStore {
     return (await this.queryPrefix(name, templateKeys.versionPrefix)).map(versionFromItem);
   }
 
-  /** A scan keeping HEAD items: fine while templates are few (the CLI and API list them). */
+  /**
+   * A scan keeping HEAD items: fine while templates are few (the CLI and API list them, the trigger
+   * function matches signals against them). No secret is opened: a lost key must not stop the
+   * triggers of every template, and no caller of the list verifies a webhook.
+   */
   async listTemplates(): Promise<TemplateRecord[]> {
     const rows = await scanAll(this.client, {
       TableName: this.tableName,
       FilterExpression: 'sk = :head AND begins_with(pk, :tpl)',
       ExpressionAttributeValues: toItem({ ':head': templateKeys.head, ':tpl': 'TPL#' }),
     });
-    return (await Promise.all(rows.map((row) => this.toTemplate(row)))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return rows.map(headFromItem).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async deleteTemplate(name: string): Promise<boolean> {
@@ -462,7 +474,7 @@ export class DynamoDbTemplateStore implements TemplateStore {
   }
 
   /** A wrong key, or a sealed secret and no cipher, is a SealedSecretError: never a template without its secret. */
-  private async toTemplate(item: Item): Promise<TemplateRecord> {
+  private async openTemplate(item: Item): Promise<TemplateRecordWithSecret> {
     const row = unmarshall(item);
     const stored = (row['triggers'] ?? {}) as StoredTriggers;
     const { webhook, ...triggers } = stored;
@@ -503,7 +515,15 @@ function toItem(value: Record<string, unknown>): Item {
 /** The triggers as the head item holds them: the webhook secret in plain text (before sealing) or sealed. */
 type StoredTriggers = Omit<TemplateTriggers, 'webhook'> & { readonly webhook?: WebhookAuth | (Omit<WebhookAuth, 'secret'> & { readonly sealedSecret: string }) };
 
-function templateFromRow(row: Record<string, unknown>, triggers: TemplateTriggers): TemplateRecord {
+/** The head with its webhook's scheme and header only: a plain-text secret is left out as a sealed one is. */
+function headFromItem(item: Item): TemplateRecord {
+  const row = unmarshall(item);
+  const { webhook, ...triggers } = (row['triggers'] ?? {}) as StoredTriggers;
+  if (!webhook) return templateFromRow(row, triggers);
+  return templateFromRow(row, { ...triggers, webhook: { kind: webhook.kind, ...(webhook.header !== undefined ? { header: webhook.header } : {}) } });
+}
+
+function templateFromRow<T extends ListedTriggers>(row: Record<string, unknown>, triggers: T): TemplateRecord & { readonly triggers: T } {
   return {
     name: String(row['name']),
     latestVersion: Number(row['latestVersion']),

@@ -42,7 +42,7 @@ import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table';
  *
  * Secrets (the signing secret, the previous one during a rotation, custom headers) are sealed with
  * the SecretCipher into one `sealed` attribute; the item never holds them in plain text. Items
- * written before (a plain `secret`) are still read.
+ * written before (a plain `secret`) are still read, and sealed in place on that read (best effort).
  */
 export const webhookKeys = {
   subscription: (id: string) => `SUB#${id}`,
@@ -80,6 +80,8 @@ export class DynamoDbWebhookStore implements WebhookStore {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly cipher: SecretCipher | undefined;
+  /** Off once sealing failed (e.g. a role that may open but not seal): not tried on every read. */
+  private resealing = true;
 
   /** Without a cipher, secrets are written in plain text: tests and stores that predate sealing only. */
   constructor(options: { client: DynamoDBClient; tableName: string; cipher?: SecretCipher }) {
@@ -307,6 +309,7 @@ export class DynamoDbWebhookStore implements WebhookStore {
     const events = row.events;
     if (!Array.isArray(events) || !events.every((e) => typeof e === 'string')) throw new WebhookItemCorruptError(key, 'events is not a list of strings');
     const secrets = await this.secretsOf(row, key);
+    if (typeof row.sealed !== 'string') await this.resealPlain(text(row, 'id', key), secrets);
     return {
       id: text(row, 'id', key),
       url: text(row, 'url', key),
@@ -337,6 +340,52 @@ export class DynamoDbWebhookStore implements WebhookStore {
     const secrets = parsed as SealedSecrets;
     if (typeof secrets?.secret !== 'string') throw new WebhookItemCorruptError(key, 'sealed secrets have no secret');
     return secrets;
+  }
+
+  /**
+   * Seals the plain-text secrets of a subscription stored before sealing existed, on both its
+   * items, leaving every other attribute alone. Best effort: the read that found them returns them
+   * whether or not this lands, and the next read tries again.
+   */
+  private async resealPlain(id: string, plain: SealedSecrets): Promise<void> {
+    if (!this.cipher || !this.resealing) return;
+    let sealed: string;
+    try {
+      sealed = await this.cipher.seal(JSON.stringify(plain));
+    } catch {
+      this.resealing = false;
+      return;
+    }
+    // timeline: reader A gets the plain item → B rotates or re-creates it (sealed), or deletes it →
+    // A writes back. A's secrets are stale then, so the write-back holds only while the item is:
+    //   still plain           attribute_not_exists(sealed)
+    //   the same secret       secret = what A read (false on a deleted item: nothing comes back)
+    //   the same previous     previousSecret = what A read, or still none
+    //   the same headers      headers = what A read, or still none
+    const condition = [
+      'attribute_not_exists(#sealed)',
+      '#secret = :secret',
+      plain.previousSecret !== undefined ? '#previousSecret = :previousSecret' : 'attribute_not_exists(#previousSecret)',
+      plain.headers !== undefined ? '#headers = :headers' : 'attribute_not_exists(#headers)',
+    ].join(' AND ');
+    const update = (pk: string, sk: string): TransactWriteItem => ({
+      Update: {
+        TableName: this.tableName,
+        Key: marshall({ [PARTITION_KEY]: pk, [SORT_KEY]: sk }),
+        UpdateExpression: 'SET #sealed = :sealed REMOVE #secret, #previousSecret, #headers',
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#sealed': 'sealed', '#secret': 'secret', '#previousSecret': 'previousSecret', '#headers': 'headers' },
+        ExpressionAttributeValues: marshall(
+          { ':sealed': sealed, ':secret': plain.secret, ':previousSecret': plain.previousSecret, ':headers': plain.headers },
+          { removeUndefinedValues: true },
+        ),
+      },
+    });
+    try {
+      await this.transact([update(webhookKeys.subscription(id), webhookKeys.meta), update(webhookKeys.index, webhookKeys.indexSubscription(id))]);
+    } catch {
+      // a lost race (the condition), throttling, a missing permission: the secrets stay as they were
+    }
   }
 
   private put(item: Record<string, unknown>, mustBeNew: boolean): TransactWriteItem {

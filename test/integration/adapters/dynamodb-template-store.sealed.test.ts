@@ -79,7 +79,8 @@ describe('DynamoDbTemplateStore with a cipher against DynamoDB Local', () => {
     for (const secret of [...secretParts(STANDARD), ...secretParts(HMAC)]) expect(raw).not.toContain(secret);
     expect(template.triggers.webhook).toEqual(HMAC);
     expect((await sealed.getTemplate('churn'))?.triggers.webhook).toEqual(HMAC);
-    expect((await sealed.listTemplates()).map((t) => t.triggers.webhook)).toEqual([HMAC]);
+    // listing leaves the secret sealed (see dynamodb-template-store.lost-key.test.ts)
+    expect((await sealed.listTemplates()).map((t) => t.triggers.webhook)).toEqual([{ kind: HMAC.kind, header: HMAC.header }]);
     expect((await sealed.listVersions('churn')).map((v) => v.version)).toEqual([1, 2]);
   });
 
@@ -106,11 +107,11 @@ describe('DynamoDbTemplateStore with a cipher against DynamoDB Local', () => {
     expect((await sealed.getTemplate('churn'))?.triggers.webhook).toEqual(STANDARD);
   });
 
-  it('fails with SealedSecretError under another key or without one, never reading a template without its secret', async () => {
+  it('fails getTemplate with SealedSecretError under another key or without one, never reading a template without its secret', async () => {
     await put(deps, STANDARD);
     const otherKey = new DynamoDbTemplateStore({ client, tableName, cipher: new LocalKeyFileCipher({ path: newKeyFile() }) });
     await expect(otherKey.getTemplate('churn')).rejects.toBeInstanceOf(SealedSecretError);
-    await expect(otherKey.listTemplates()).rejects.toBeInstanceOf(SealedSecretError);
+    expect((await otherKey.listTemplates()).map((t) => t.triggers.webhook)).toEqual([{ kind: 'standard' }]);
     await expect(plain.getTemplate('churn')).rejects.toBeInstanceOf(SealedSecretError);
     // the inbound handler does not turn it into a 401 (which would read as the sender's fault)
     await expect(standardHook(depsWith(otherKey, deps.ledger), 'msg_1')).rejects.toBeInstanceOf(SealedSecretError);

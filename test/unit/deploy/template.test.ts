@@ -50,11 +50,12 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sagemaker:DescribeTrainingJob',
   ],
   // subscriptions (Query), the job's spec notify URLs (GetItem), dead letters (Put), disabling (Update),
-  // pending deliveries (Put, Delete); sealed secrets (Decrypt); its retry queue (send, and consume)
-  notify: [...LEDGER, 'dynamodb:DeleteItem', 'kms:Decrypt', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
-  // matching templates is a scan for their HEAD items; reading a template opens its sealed webhook secret (Decrypt)
-  trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan', 'kms:Decrypt'],
-  retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'kms:Decrypt'],
+  // pending deliveries (Put, Delete); sealed secrets (Decrypt), and sealing old plain-text ones on read (GenerateDataKey);
+  // its retry queue (send, and consume)
+  notify: [...LEDGER, 'dynamodb:DeleteItem', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+  // matching templates is a scan for their HEAD items; neither opens a template's sealed webhook secret
+  trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan'],
+  retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
   reconcile: [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
   'inbound-webhook': [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'kms:Decrypt'],
 };
