@@ -76,7 +76,8 @@ export function logOutcome(fn: string, outcome: { outcome: string; jobId?: strin
       dimensions: { service: SERVICE, function: fn },
       metrics: {},
       timestamp: now,
-      properties: { level: outcome.outcome === 'rejected' ? 'warn' : 'info', ...(outcome.jobId ? { correlationId: outcome.jobId } : {}), ...outcome },
+      // a refused input or a failed item (a retry batch's record) is for someone to look at
+      properties: { level: outcome.outcome === 'rejected' || outcome.outcome === 'failed' ? 'warn' : 'info', ...(outcome.jobId ? { correlationId: outcome.jobId } : {}), ...outcome },
     }),
   );
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ProviderError } from '../../../shared/domain/errors';
-import { observed, reportHandled } from '../../../functions/runtime';
+import { logOutcome, observed, reportHandled } from '../../../functions/runtime';
 import type { HandledEvent } from '../../../shared/use-cases/provider-events';
 
 let lines: Record<string, unknown>[];
@@ -50,5 +50,15 @@ describe('observed', () => {
     await expect(handler(finished)).rejects.toBe(error);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'error', function: 'status-change', correlationId: 'churn-1', outcome: 'failed', Failures: 1, error: { name: 'ProviderError', code: 'PROVIDER.THROTTLED', retryable: true } });
+  });
+});
+
+describe('logOutcome', () => {
+  it('logs a failed item and a refused input at warn, anything else at info', () => {
+    logOutcome('notify', { outcome: 'failed', detail: 'ProvisionedThroughputExceededException: throttled' });
+    logOutcome('notify', { outcome: 'rejected' });
+    logOutcome('notify', { outcome: 'delivered' });
+    const levels = lines.map((line) => line.level);
+    expect(levels).toEqual(['warn', 'warn', 'info']);
   });
 });
