@@ -76,7 +76,9 @@ describe('the shared local service', () => {
   });
 
   afterAll(async () => {
-    // leave no JVM behind, whatever a failed test left running
+    // leave no JVM behind, whatever a failed test left running; gated trials a killed service
+    // orphaned end when their gate opens
+    for (const gate of ['orphan-release', 'ctrl-c-never', 'killed-release']) writeFileSync(join(dir, gate), '');
     await Promise.all(homes.map((home) => tunewire(home, ['down', '--force'])));
   }, 120_000);
 
