@@ -2,7 +2,7 @@ import { handleNotifyEvent, handleRetryBatch, isRetryBatch } from '../../shared/
 import { cloudDependencies, logOutcome } from '../runtime';
 
 /**
- * Two sources: any tunewire event from the bus (the first attempt to each receiver), and the retry
+ * Two sources: every tunewire event from the bus (the first attempt to each receiver), and the retry
  * queue (one due attempt per message; partial batch failures go back to the queue).
  */
 export async function handler(event: unknown) {

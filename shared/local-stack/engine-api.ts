@@ -60,7 +60,7 @@ export function engineRoutes(provider: LocalProvider): (req: HttpRequest) => Pro
     try {
       if (name === undefined) {
         const body = createBody.parse(parseJson(req.body));
-        // the service trusts no body: the spec is checked as any submitted spec is
+        // the service trusts no body: the spec is checked as every submitted spec is
         const spec = parseSpec(body.request.spec);
         provider.validate(spec, { env: body.env });
         const result = await provider.create({ jobId: body.request.jobId, providerJobName: body.request.providerJobName, spec }, { env: body.env });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { nextJobAnnouncement, trialFinishedEvent, type AnyTunewireEvent, type EventLinks } from '../domain/events';
+import { nextJobAnnouncement, trialFinishedEvent, type EventLinks } from '../domain/events';
 import type { JobRecord } from '../domain/job';
 import type { Trial } from '../domain/trial';
-import { ANNOUNCEMENT_LEASE_MS, type AnnouncementMarks } from '../ports/ledger';
+import { ANNOUNCEMENT_LEASE_MS, type AnnouncementClaimRequest, type AnnouncementMarks } from '../ports/ledger';
 import type { Dependencies } from './dependencies';
 
 /** The use cases' dependencies, with the API base URL events link to (TUNEWIRE_API_URL; optional). */
@@ -27,13 +27,7 @@ export function holderOf(eventId: string | undefined): string {
  */
 export async function publishClaimed(
   deps: Dependencies,
-  request: {
-    readonly jobId: string;
-    readonly key: string;
-    readonly sequence: number;
-    readonly events: readonly AnyTunewireEvent[];
-    readonly marks: AnnouncementMarks;
-    readonly holder: string;
+  request: Omit<AnnouncementClaimRequest, 'at' | 'staleBefore'> & {
     /** Take over another handler's claim however fresh: the last chance to announce (the job's end). A repeat is byte-identical. */
     readonly takeOver?: boolean;
   },
