@@ -5,9 +5,10 @@ import { parseSpecText } from '../domain/spec';
 import type { Dependencies } from '../use-cases/dependencies';
 import { stopJob } from '../use-cases/stop-job';
 import { submitJob } from '../use-cases/submit-job';
+import { trialLogs, UnknownTrialError } from '../use-cases/trial-logs';
 import { decodePathSegment, shorten } from './http-input';
 import { jobQueryFromSearch } from './job-query';
-import { jobView, trialView } from './views';
+import { historyView, jobView, promotionsView, trialView } from './views';
 import { handleTemplateRequest } from './template-api';
 import type { TemplateDependencies } from '../use-cases/manage-templates';
 import { addSubscription, removeSubscription, rotateSubscriptionSecret, subscriptionView } from '../use-cases/manage-webhooks';
@@ -64,6 +65,8 @@ const problem = (statusCode: number, code: string, message: string, extra: Recor
 /** A path parameter: its name (for field errors) and its limit in UTF-8 bytes (it becomes a ledger key). */
 type Param = { readonly name: string; readonly maxBytes: number };
 const JOB_ID: Param = { name: 'jobId', maxBytes: ID_LIMITS.jobId };
+const TRIAL_ID: Param = { name: 'trialId', maxBytes: ID_LIMITS.trialId };
+const MODEL: Param = { name: 'model', maxBytes: ID_LIMITS.modelName };
 
 type Route = {
   method: string;
@@ -120,6 +123,32 @@ const routes: Route[] = [
       const trials = await deps.ledger.listTrials(job.jobId);
       return json(200, { jobId: job.jobId, trials: trials.map(trialView) });
     },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/jobs\/([^/]+)\/spec\/?$/,
+    params: [JOB_ID],
+    run: async (deps, _req, [jobId]) => {
+      const job = await deps.ledger.getJob(jobId as string);
+      if (!job) throw new JobNotFoundError(jobId as string);
+      return json(200, { jobId: job.jobId, spec: job.spec });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/jobs\/([^/]+)\/history\/?$/,
+    params: [JOB_ID],
+    run: async (deps, _req, [jobId]) => {
+      const job = await deps.ledger.getJob(jobId as string);
+      if (!job) throw new JobNotFoundError(jobId as string);
+      return json(200, { jobId: job.jobId, history: historyView(await deps.ledger.listHistory(job.jobId)) });
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/jobs\/([^/]+)\/trials\/([^/]+)\/logs\/?$/,
+    params: [JOB_ID, TRIAL_ID],
+    run: async (deps, _req, [jobId, trialId]) => json(200, await trialLogs(deps, jobId as string, trialId as string)),
   },
   {
     method: 'POST',
@@ -185,8 +214,19 @@ const routes: Route[] = [
   },
   {
     method: 'GET',
+    pattern: /^\/models\/([^/]+)\/?$/,
+    params: [MODEL],
+    run: async (deps, _req, [model]) => {
+      const [champion, promotions] = await Promise.all([deps.ledger.getChampion(model as string), deps.ledger.listPromotions(model as string)]);
+      // a model exists once a job has been judged for it
+      if (!champion && promotions.length === 0) return problem(404, 'MODEL.NOT_FOUND', `model ${model} has no champion and no promotion decisions`);
+      return json(200, { model, champion: champion ?? null, promotions: promotionsView(promotions) });
+    },
+  },
+  {
+    method: 'GET',
     pattern: /^\/models\/([^/]+)\/champion\/?$/,
-    params: [{ name: 'model', maxBytes: ID_LIMITS.modelName }],
+    params: [MODEL],
     run: async (deps, _req, [model]) => {
       const champion = await deps.ledger.getChampion(model as string);
       if (!champion) return problem(404, 'MODEL.NO_CHAMPION', `model ${model} has no champion yet`);
@@ -247,7 +287,7 @@ async function answer(deps: ApiDependencies, req: HttpRequest): Promise<HttpResp
     return await route.run(deps, req, params);
   } catch (error) {
     if (error instanceof ValidationError) return problem(400, error.code, error.message, { issues: error.issues });
-    if (error instanceof JobNotFoundError) return problem(404, error.code, error.message);
+    if (error instanceof JobNotFoundError || error instanceof UnknownTrialError) return problem(404, error.code, error.message);
     if (error instanceof TunewireError && !error.retryable) return problem(422, error.code, error.message);
     throw error;
   }

@@ -4,7 +4,7 @@ import type { JobObservation, ProviderJobRef } from '../domain/job';
 import { parseSpec, type TuningSpec } from '../domain/spec';
 import type { HttpRequest, HttpResponse } from '../edge/http-api';
 import type { LocalProvider, LocalRunOptions } from '../adapters/local/local-provider';
-import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../ports/provider';
+import type { CreateJobRequest, CreateJobResult, TrialLogs, TrialPage, TuningProvider } from '../ports/provider';
 
 // The local service's engine routes: the CLI asks the service to run, resume and stop local jobs,
 // so that their trials outlive the command that started them. Served beside the HTTP API on the
@@ -156,6 +156,11 @@ export class ServiceLocalEngine implements LocalEngine {
 
   listTrials(ref: ProviderJobRef, cursor: string | undefined, spec: TuningSpec): Promise<TrialPage> {
     return this.reader.listTrials(ref, cursor, spec);
+  }
+
+  /** A trial's log is a file the engine writes under the state directory: read here, as the job's state is. */
+  trialLogs(ref: ProviderJobRef, trialId: string): Promise<TrialLogs> {
+    return this.reader.trialLogs(ref, trialId);
   }
 
   async waitForJob(): Promise<void> {

@@ -28,6 +28,24 @@ export interface TrialPage {
   readonly complete?: boolean;
 }
 
+/** A page where a person reads a trial's output: a console, a log stream, a log query. */
+export interface TrialLogLink {
+  readonly label: string;
+  readonly url: string;
+}
+
+/** What a provider offers of one trial's output. */
+export interface TrialLogs {
+  /** The end of the trial's output as UTF-8, where this process can read it (the local engine). */
+  readonly text?: string;
+  /** True when `text` is only the end of the output: it was cut at a line boundary. */
+  readonly truncated?: boolean;
+  /** Why there is no text, or none yet, in a sentence. */
+  readonly note?: string;
+  /** Where the output is read at the provider; URL-encoded, empty when there is nowhere to point. */
+  readonly links: readonly TrialLogLink[];
+}
+
 /**
  * A managed tuning service (or the local engine). Vendor shapes stay inside the adapter: in go
  * specs and refs, out come observations and trials in tunewire's vocabulary.
@@ -63,6 +81,17 @@ export interface TuningProvider {
    */
   bestTrial?(ref: ProviderJobRef, spec: TuningSpec): Promise<Trial | undefined>;
   stop(ref: ProviderJobRef): Promise<void>;
+  /**
+   * A trial's output, or where to read it: the local engine returns the end of its log file; a
+   * cloud provider links to its console and log pages (nothing is fetched from it). `trialId` is a
+   * trial the ledger has for this job; the caller checks that first. Absent: the provider offers
+   * no logs.
+   *
+   * @example
+   *   const logs = await provider.trialLogs?.(refOf(job), 'churn-xgb-4k2m-t003');
+   *   // { text: 'epoch 1 auc=0.81\n…', truncated: false, links: [] }
+   */
+  trialLogs?(ref: ProviderJobRef, trialId: string): Promise<TrialLogs>;
 }
 
 /**

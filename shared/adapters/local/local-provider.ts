@@ -11,7 +11,7 @@ import type { JobStatus, TrialStatus } from '../../domain/status';
 import { isBetter, selectBestTrial, type Trial } from '../../domain/trial';
 import type { Clock } from '../../ports/clock';
 import { systemClock } from '../../ports/clock';
-import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
+import type { CreateJobRequest, CreateJobResult, TrialLogs, TrialPage, TuningProvider } from '../../ports/provider';
 import {
   compileMetrics,
   fillPlaceholders,
@@ -21,6 +21,7 @@ import {
   type CompiledMetric,
   type LocalTrialSpec,
 } from './local-trial-spec';
+import { readLogTail } from './log-tail';
 import { LOCAL_STRATEGIES, resolveSeed, searchIssues, searchPoints, type ParameterPoint } from './search';
 
 // ---------------------------------------------------------------------------------------------
@@ -508,6 +509,23 @@ export class LocalProvider implements TuningProvider {
       return;
     }
     await this.stopOrphan(state);
+  }
+
+  /**
+   * The end of a trial's log file (`<workDir>/jobs/<jobName>/logs/<trialId>.log`, the last 256 KiB
+   * from a line boundary). The trial id becomes a file name, so only the engine's own form of it
+   * for this job (`<jobName>-t<number>`) is read.
+   */
+  async trialLogs(ref: ProviderJobRef, trialId: string): Promise<TrialLogs> {
+    const jobName = ref.providerJobName;
+    this.checkJobName(jobName);
+    if (!/^t\d{1,9}$/.test(trialId.startsWith(`${jobName}-`) ? trialId.slice(jobName.length + 1) : '')) {
+      throw new ProviderError('local', 'trialLogs', `"${trialId.slice(0, 80)}" is not a trial of job ${jobName}`, { retryable: false, code: 'PROVIDER.BAD_TRIAL_ID' });
+    }
+    const path = join(this.jobsDir(), jobName, 'logs', `${trialId}.log`);
+    const tail = await readLogTail(path);
+    if (!tail) return { text: '', links: [], note: `trial ${trialId} has no output yet (it has not started)` };
+    return { ...tail, links: [{ label: 'log file', url: pathToFileURL(path).href }] };
   }
 
   /** Resolves when this process's run of the job has finished and announced everything. */

@@ -4,7 +4,8 @@ import type { TuningSpec } from '../../domain/spec';
 import { isTerminalTrialStatus } from '../../domain/status';
 import type { Trial } from '../../domain/trial';
 import { systemClock, type Clock } from '../../ports/clock';
-import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
+import type { CreateJobRequest, CreateJobResult, TrialLogs, TrialPage, TuningProvider } from '../../ports/provider';
+import { mlEngineTrialLinks } from './mlengine-links';
 import { MlEngineAlreadyExistsError, MlEngineApiError, type MlEngineClient } from './mlengine-client';
 import {
   buildMlEngineJob,
@@ -155,11 +156,20 @@ export class MlEngineProvider implements TuningProvider {
     }
   }
 
+  /**
+   * Where a trial's output is: the job's console page and Cloud Logging. Links only; nothing is
+   * asked of ML Engine.
+   */
+  async trialLogs(ref: ProviderJobRef, trialId: string): Promise<TrialLogs> {
+    const job = parseMlEngineJobName(this.nameOf(ref, 'trialLogs')) as { project: string; jobId: string };
+    return { links: mlEngineTrialLinks(job, trialId) };
+  }
+
   /** The job's resource name: from the ref when it has one, else the default project's. */
-  private nameOf(ref: ProviderJobRef): string {
+  private nameOf(ref: ProviderJobRef, operation = 'describe'): string {
     if (ref.providerJobId && parseMlEngineJobName(ref.providerJobId)) return ref.providerJobId;
     if (this.project) return mlEngineJobName(this.project, ref.providerJobName);
-    throw new ProviderError('mlengine', 'describe', `job ${ref.providerJobName} has no resource name and no default project is configured`, {
+    throw new ProviderError('mlengine', operation, `job ${ref.providerJobName} has no resource name and no default project is configured`, {
       retryable: false,
       code: 'PROVIDER.BAD_REF',
     });

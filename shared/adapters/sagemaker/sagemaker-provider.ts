@@ -25,7 +25,8 @@ import { isTerminalTrialStatus } from '../../domain/status';
 import type { Trial } from '../../domain/trial';
 import type { Clock } from '../../ports/clock';
 import { systemClock } from '../../ports/clock';
-import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
+import type { CreateJobRequest, CreateJobResult, TrialLogs, TrialPage, TuningProvider } from '../../ports/provider';
+import { regionOfArn, sageMakerTrialLinks } from './sagemaker-links';
 import { sageMakerJobName } from './sagemaker-names';
 import { JOB_ID_TAG, buildCreateTuningJobRequest } from './sagemaker-request';
 import { observationFromDescribe, trialFromSummary } from './sagemaker-responses';
@@ -371,6 +372,17 @@ export class SageMakerProvider implements TuningProvider {
       if (status === 'Stopping' || status === 'Stopped' || status === 'Completed' || status === 'Failed') return;
       throw toProviderError('stop', error);
     }
+  }
+
+  /**
+   * Where a trial's output is: SageMaker writes each training job's output to CloudWatch Logs
+   * (log group /aws/sagemaker/TrainingJobs, streams `<TrainingJobName>/algo-1-<epoch>`), and the
+   * trial id is the training job name. Links only; nothing is read from AWS. The region is the
+   * tuning job's own (from its ARN), else the client's.
+   */
+  async trialLogs(ref: ProviderJobRef, trialId: string): Promise<TrialLogs> {
+    const region = regionOfArn(ref.providerJobId) ?? (await this.client.config.region());
+    return { links: sageMakerTrialLinks(region, trialId) };
   }
 
   // -------------------------------------------------------------------------------------------

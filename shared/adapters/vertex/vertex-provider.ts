@@ -8,7 +8,8 @@ import type { TuningSpec } from '../../domain/spec';
 import { isTerminalJobStatus, isTerminalTrialStatus } from '../../domain/status';
 import type { Trial } from '../../domain/trial';
 import { systemClock, type Clock } from '../../ports/clock';
-import type { CreateJobRequest, CreateJobResult, TrialPage, TuningProvider } from '../../ports/provider';
+import type { CreateJobRequest, CreateJobResult, TrialLogs, TrialPage, TuningProvider } from '../../ports/provider';
+import { parseTuningJobName, vertexTrialLinks } from './vertex-links';
 import { buildHyperparameterTuningJob, int64String, toApiJson } from './vertex-request';
 import { bestTrialFromVertex, mapJobState, observationFromJob, trialFromVertex } from './vertex-responses';
 import { JOB_ID_LABEL, parseVertexTrialSpec, vertexParent, vertexSpecIssues } from './vertex-spec';
@@ -339,6 +340,17 @@ export class VertexProvider implements TuningProvider {
       if (status === 'stopping' || isTerminalJobStatus(status)) return;
       throw toProviderError('stop', error);
     }
+  }
+
+  /**
+   * Where a trial's output is: the tuning job's console page and Cloud Logging, read off the
+   * job's resource name (`projects/<p>/locations/<l>/hyperparameterTuningJobs/<id>`). Links only;
+   * nothing is asked of Vertex, so a job whose create has not returned yet has none.
+   */
+  async trialLogs(ref: ProviderJobRef, trialId: string): Promise<TrialLogs> {
+    const job = ref.providerJobId === undefined ? undefined : parseTuningJobName(ref.providerJobId);
+    if (!job) return { links: [], note: `job ${ref.providerJobName} has no Vertex AI resource name yet: its logs have no address until Vertex accepts it` };
+    return { links: vertexTrialLinks(job, trialId) };
   }
 
   /**
