@@ -1,15 +1,17 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { setTimeout as delay } from 'node:timers/promises';
 import { JobNotFoundError, ValidationError } from '../domain/errors';
 import type { JobRecord } from '../domain/job';
-import { isTerminalJobStatus } from '../domain/status';
+import { isTerminalJobStatus, TRIAL_STATUSES, type TrialStatus } from '../domain/status';
+import { parameterColumns, parseSort, sortKeys, sortRows, trialRows, trialsCsv, type TrialRow } from '../domain/study';
+import type { Trial } from '../domain/trial';
 import { parseJobQuery } from '../edge/job-query';
-import { jobView } from '../edge/views';
+import { jobView, trialView } from '../edge/views';
 import type { EmbeddedStack } from '../local-stack/embedded';
 import { reconcileJob } from '../use-cases/reconcile-job';
 import { EXIT, jobExitCode, outcomeLine, promotionLine } from './outcome';
 import { attendJob } from './attend';
-import { describeJob, fmt, type Output } from './output';
+import { describeJob, fmt, trialTable, type Output } from './output';
 import { checkEngine } from './wait';
 
 /** `tunewire jobs` shows this many unless --limit says otherwise. */
@@ -226,4 +228,75 @@ async function waitUntilEnded(
   if (!waited.promotion) return { final: waited.job };
   const championExists = Boolean(await stack.deps.ledger.getChampion(waited.promotion.model));
   return { final: waited.job, promotionText: promotionLine(waited.promotion, championExists) };
+}
+
+/** What `trials` prints, from its options: the rows to show, filtered and sorted. */
+export interface TrialsQuery {
+  readonly status?: TrialStatus;
+  readonly sort?: { readonly key: string; readonly direction: 'asc' | 'desc' };
+}
+
+/**
+ * The `trials` filters, parsed before the ledger is read. `--status` is a trial status; `--sort`
+ * is a key with `-` for descending, checked against the job's columns later (`sortedTrialRows`).
+ */
+export function parseTrialsQuery(opts: { readonly status?: string | undefined; readonly sort?: string | undefined }): TrialsQuery {
+  const status = TRIAL_STATUSES.find((s) => s === opts.status);
+  if (opts.status !== undefined && !status) throw new ValidationError('options', [{ path: '--status', message: `must be one of ${TRIAL_STATUSES.join(', ')}, not ${opts.status}` }]);
+  const sort = opts.sort === undefined ? undefined : parseSort(opts.sort);
+  return { ...(status ? { status } : {}), ...(sort ? { sort } : {}) };
+}
+
+/**
+ * The rows `trials` shows: every trial's row (the best marked among all of them), then those of
+ * the asked status, sorted by the asked key (natural trial order by default). An unknown sort key
+ * is bad input listing the keys this job has.
+ */
+export function sortedTrialRows(job: JobRecord, trials: readonly Trial[], query: TrialsQuery): { parameters: string[]; rows: TrialRow[] } {
+  const all = trialRows(job.spec, trials, { bestTrialId: job.bestTrial?.trialId });
+  const parameters = parameterColumns(job.spec, all);
+  const keys = sortKeys(parameters);
+  const { sort } = query;
+  if (sort && !keys.includes(sort.key)) {
+    throw new ValidationError('options', [{ path: '--sort', message: `must be one of ${keys.join(', ')} (a leading - sorts descending, e.g. -objective), not ${sort.key}` }]);
+  }
+  const shown = query.status ? all.filter((r) => r.status === query.status) : all;
+  return { parameters, rows: sort ? sortRows(shown, sort.key, sort.direction) : shown };
+}
+
+/**
+ * A trial as `trials --json` prints it: the ledger's trial (as before), its hyperparameters typed
+ * by the spec (numbers as numbers), its duration in seconds when known, and whether it is the best.
+ */
+export function trialJson(trial: Trial, row: TrialRow) {
+  return { ...trialView(trial), hyperparameters: row.hyperparameters, ...(row.durationSeconds !== undefined ? { durationSeconds: row.durationSeconds } : {}), best: row.best };
+}
+
+/** `tunewire trials`. */
+export function registerTrialsCommand(program: Command, ctx: JobCommandContext): void {
+  const { io } = ctx;
+  program
+    .command('trials <job>')
+    .description("a job's trials: one column per parameter, objective, status, duration; the best marked *")
+    .option('--status <status>', `only trials in this status (${TRIAL_STATUSES.join(', ')})`)
+    .option('--sort <key>', 'sort by trial, objective, duration, status or a parameter name; -key sorts descending (--sort -objective)')
+    .option('--json', 'print JSON: the trials, hyperparameters typed, each with best')
+    .addOption(new Option('--csv', 'print CSV (RFC 4180 quoting): trial, the parameters, objective, status, stoppedEarly, durationSeconds, failureReason, best').conflicts('json'))
+    .action((jobId: string, opts: { status?: string; sort?: string; json?: boolean; csv?: boolean }) => {
+      const query = parseTrialsQuery(opts);
+      return ctx.withStack(async (stack) => {
+        const job = await stack.deps.ledger.getJob(jobId);
+        if (!job) throw new JobNotFoundError(jobId);
+        const trials = await stack.deps.ledger.listTrials(jobId);
+        const { parameters, rows } = sortedTrialRows(job, trials, query);
+        if (opts.json) {
+          const byId = new Map(trials.map((t) => [t.trialId, t]));
+          return io.json(rows.map((row) => trialJson(byId.get(row.trialId) as Trial, row)));
+        }
+        // LF-ended like every line tunewire prints, through the same filter that keeps control characters off the terminal
+        if (opts.csv) return io.line(trialsCsv(parameters, rows, { newline: '\n' }).slice(0, -1));
+        if (rows.length === 0) return io.line(query.status ? `no ${query.status} trials` : 'no trials yet');
+        trialTable(parameters, rows).forEach((l) => io.line(l));
+      });
+    });
 }

@@ -6,7 +6,7 @@ import { JobNotFoundError, SpecValidationError, TunewireError, UnknownProviderEr
 import { deriveJobId, type JobRecord } from '../domain/job';
 import { isTerminalJobStatus } from '../domain/status';
 import { PROVIDERS, countHyperparameters, parseSpecText, readYamlText, type TuningSpec } from '../domain/spec';
-import { jobView, trialView } from '../edge/views';
+import { jobView } from '../edge/views';
 import { openEmbeddedStack, type EmbeddedStack } from '../local-stack/embedded';
 import { offlineProviders } from './offline-providers';
 import { stopJob } from '../use-cases/stop-job';
@@ -18,7 +18,7 @@ import { submitJob } from '../use-cases/submit-job';
 import { devBanner, listenDevServer } from './dev-server';
 import { readOrCreateApiToken } from '../local-stack/state-dir';
 import { isAlive } from '../local-stack/service';
-import { consoleOutput, describeChampion, describeJob, hyper, trialTable, type Output } from './output';
+import { consoleOutput, describeChampion, describeJob, describeTemplate, hyper, templatesTable, triggerSummary, type Output } from './output';
 import { checkReplay, readEventsFile, replayEvents, replaySummary } from './replay';
 import { JobInterruptedError, waitForJob } from './wait';
 import { attendJob, type AttendResult } from './attend';
@@ -26,7 +26,8 @@ import { EXIT, gridWarning, jobExitCode, outcomeLine, promotionLine } from './ou
 import { anchorTrialCwd } from './spec-file';
 import { gridSize } from '../adapters/local/search';
 import { registerServiceCommands } from './service-commands';
-import { freshJob, registerJobCommands, watchJob, type JobCommandContext } from './jobs';
+import { registerLogsCommand } from './logs';
+import { freshJob, registerJobCommands, registerTrialsCommand, watchJob, type JobCommandContext } from './jobs';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,7 +35,24 @@ export const DEMO_SPEC = join(ROOT, 'examples', 'iris-forest', 'spec.yaml');
 
 const EXIT_BAD_INPUT = EXIT.badInput;
 
-interface Context {
+/** Shown after the top-level `--help`. */
+const HELP_EXAMPLES = `
+Examples:
+  npm start                                        the demo: tune a random forest on iris, promote the best
+  tunewire submit examples/iris-forest/spec.yaml   run a spec (a local job is waited for)
+  tunewire jobs                                    the jobs in the ledger, newest first
+  tunewire trials <job> --sort -objective          a job's trials, best objective first
+  tunewire dashboard                               the study in the browser
+  tunewire logs <job> <trial>                      a trial's output
+
+Each command's own --help lists its options.`;
+
+/** tunewire's version, from its package.json (the bundled CLI finds it from ROOT too). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export interface Context {
   readonly io: Output;
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
@@ -128,10 +146,15 @@ async function withStack<T>(ctx: Context, work: (stack: EmbeddedStack) => Promis
   }
 }
 
-function buildProgram(ctx: Context): Command {
+/** Every command, built for one run of the CLI (exported for the test that reads its help). */
+export function buildProgram(ctx: Context): Command {
   const { io } = ctx;
   const program = new Command('tunewire')
     .description('Event-driven hyperparameter tuning on SageMaker, Vertex AI, Cloud ML Engine or a local engine')
+    .version(packageVersion(), '-V, --version', "print tunewire's version")
+    // program options only before a command: `templates get <name> --version 2` is the template's version
+    .enablePositionalOptions()
+    .addHelpText('after', HELP_EXAMPLES)
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   const jobContext: JobCommandContext = { ...ctx, withStack: (work) => withStack(ctx, work) };
@@ -235,19 +258,7 @@ function buildProgram(ctx: Context): Command {
       }),
     );
 
-  program
-    .command('trials <job>')
-    .description("a job's trials from the ledger")
-    .option('--json', 'print JSON')
-    .action((jobId: string, opts: { json?: boolean }) =>
-      withStack(ctx, async (stack) => {
-        const job = await stack.deps.ledger.getJob(jobId);
-        if (!job) throw new JobNotFoundError(jobId);
-        const trials = await stack.deps.ledger.listTrials(jobId);
-        if (opts.json) io.json(trials.map(trialView));
-        else trialTable(trials).forEach((l) => io.line(l));
-      }),
-    );
+  registerTrialsCommand(program, jobContext);
 
   program
     .command('champion <model>')
@@ -286,28 +297,47 @@ function buildProgram(ctx: Context): Command {
   templates
     .command('put <name> <file>')
     .description('store a new version of a template (a spec, with trigger settings)')
-    .action((name: string, file: string) =>
+    .option('--json', 'print JSON')
+    .action((name: string, file: string, opts: { json?: boolean }) =>
       withStack(ctx, async (stack) => {
         const view = await putTemplate(stack.deps, { name, document: readDocument(file) });
-        io.json(view);
+        if (opts.json) return io.json(view);
+        io.line(`stored template ${view.name} version ${view.version ?? view.latestVersion}${view.spec ? ` (${view.spec.name} on ${view.spec.provider})` : ''}; triggers: ${triggerSummary(view.triggers)}`);
       }),
     );
   templates
     .command('get <name>')
+    .description('a template: its spec (the latest version unless --version), triggers and running job')
     .option('--version <n>', 'an older version', (v) => Number.parseInt(v, 10))
-    .action((name: string, opts: { version?: number }) =>
+    .option('--json', 'print JSON (with the spec)')
+    .action((name: string, opts: { version?: number; json?: boolean }) =>
       withStack(ctx, async (stack) => {
         const view = await getTemplate(stack.deps, { name, ...(opts.version ? { version: opts.version } : {}) });
         if (!view) throw new ValidationError('template', [{ path: 'name', message: `no template ${name}` }]);
-        io.json(view);
+        if (opts.json) return io.json(view);
+        describeTemplate(view).forEach((l) => io.line(l));
       }),
     );
-  templates.command('list').action(() => withStack(ctx, async (stack) => io.json(await listTemplates(stack.deps))));
+  templates
+    .command('list')
+    .description('the stored templates')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) =>
+      withStack(ctx, async (stack) => {
+        const views = await listTemplates(stack.deps);
+        if (opts.json) return io.json(views);
+        if (views.length === 0) return io.line('no templates');
+        templatesTable(views).forEach((l) => io.line(l));
+      }),
+    );
   templates
     .command('delete <name>')
-    .action((name: string) =>
+    .description('delete a template and its versions; jobs it started stay in the ledger')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) =>
       withStack(ctx, async (stack) => {
         if (!(await deleteTemplate(stack.deps, { name }))) throw new ValidationError('template', [{ path: 'name', message: `no template ${name}` }]);
+        if (opts.json) return io.json({ name, deleted: true });
         io.line(`deleted template ${name}`);
       }),
     );
@@ -315,6 +345,7 @@ function buildProgram(ctx: Context): Command {
   const webhooks = program.command('webhooks').description('outbound webhook subscriptions (Standard Webhooks signatures)');
   webhooks
     .command('add <url>')
+    .description('subscribe a URL to tunewire events; its deliveries are signed with a secret shown once')
     .option('-e, --events <kinds...>', 'event kinds (job.finished, model.promoted, ...) or *', ['*'])
     .option('--secret <whsec>', 'the signing secret; one is made when not given')
     .option('-H, --header <name:value...>', 'a header sent with every delivery (e.g. "Authorization: Bearer …"); stored sealed, listed by name only')
@@ -337,6 +368,7 @@ function buildProgram(ctx: Context): Command {
     );
   webhooks
     .command('list')
+    .description('the subscriptions: id, enabled, URL (scheme and host only), event kinds')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
       withStack(ctx, async (stack) => {
@@ -374,6 +406,7 @@ function buildProgram(ctx: Context): Command {
     );
   webhooks
     .command('remove <id>')
+    .description('delete a subscription; nothing more is sent to it')
     .action((id: string) =>
       withStack(ctx, async (stack) => {
         await removeSubscription(stack.deps.webhooks, id);
@@ -384,6 +417,7 @@ function buildProgram(ctx: Context): Command {
   const deadLetters = program.command('dead-letters').description('webhook deliveries that failed after the last attempt');
   deadLetters
     .command('list')
+    .description('the failed deliveries: when, subscription, event, attempts, last error')
     .option('-s, --subscription <id>', 'only this subscription')
     .option('--json', 'print JSON')
     .action((opts: { subscription?: string; json?: boolean }) =>
@@ -397,6 +431,7 @@ function buildProgram(ctx: Context): Command {
     );
   deadLetters
     .command('replay')
+    .description('send the failed deliveries again; a delivered one leaves the list')
     .option('-s, --subscription <id>', 'only this subscription')
     .option('--json', 'print JSON')
     .action((opts: { subscription?: string; json?: boolean }) =>
@@ -462,6 +497,7 @@ function buildProgram(ctx: Context): Command {
 
   registerServiceCommands(program, ctx);
   registerJobCommands(program, jobContext);
+  registerLogsCommand(program, jobContext);
   return program;
 }
 

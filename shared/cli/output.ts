@@ -1,7 +1,9 @@
 import { ENGINE_LOST_FLAG } from '../adapters/local/local-provider';
 import type { JobRecord } from '../domain/job';
+import type { ParameterValue, TrialRow } from '../domain/study';
 import type { Trial } from '../domain/trial';
 import type { Champion } from '../ports/ledger';
+import type { TemplateView } from '../use-cases/manage-templates';
 import { trialCountsLine } from './outcome';
 
 export interface Output {
@@ -55,16 +57,81 @@ export function hyper(trial: Trial): string {
     .join(' ');
 }
 
-export function trialTable(trials: readonly Trial[]): string[] {
-  const rows = [...trials]
-    .sort((a, b) => a.trialId.localeCompare(b.trialId))
-    .map((t) => [t.trialId, t.status + (t.stoppedEarly ? ' (early)' : ''), fmt(t.objectiveValue), hyper(t), t.failureReason ?? '']);
-  const head = ['trial', 'status', 'objective', 'hyperparameters', 'failure'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const render = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [render(head), ...rows.map(render)];
+/**
+ * A duration for people: `0.4s`, `12.3s`, `45s`, `3m05s`, `1h02m`; `-` for none.
+ *
+ * @example formatDuration(185) // '3m05s'
+ */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '-';
+  if (seconds < 60) return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
+  const whole = Math.round(seconds);
+  if (whole < 3_600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+  return `${Math.floor(whole / 3_600)}h${String(Math.floor((whole % 3_600) / 60)).padStart(2, '0')}m`;
+}
+
+/** A hyperparameter for a table cell: text as it is, numbers to 4 significant digits (a log-scale 0.00012 stays readable). */
+export function formatParameter(value: ParameterValue | undefined): string {
+  if (value === undefined) return '-';
+  if (typeof value === 'string') return value;
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+/**
+ * The trial table: a `*` on the best trial, the trial id, one column a parameter (in the order
+ * given, see `parameterColumns`), the objective, the status (`(early)` when stopped early), the
+ * duration and the failure reason on one line. Rows in the order given.
+ */
+export function trialTable(parameters: readonly string[], rows: readonly TrialRow[]): string[] {
+  const head = ['', 'trial', ...parameters, 'objective', 'status', 'duration', 'failure'];
+  const cells = rows.map((row) => [
+    row.best ? '*' : '',
+    row.trialId,
+    ...parameters.map((p) => formatParameter(Object.hasOwn(row.hyperparameters, p) ? row.hyperparameters[p] : undefined)),
+    fmt(row.objectiveValue),
+    row.status + (row.stoppedEarly ? ' (early)' : ''),
+    formatDuration(row.durationSeconds),
+    row.failureReason?.replace(/\s*[\r\n]+\s*/g, ' ') ?? '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const render = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [render(head), ...cells.map(render)];
 }
 
 export function describeChampion(c: Champion): string[] {
   return [`model      ${c.model}`, `champion   job ${c.jobId}, trial ${c.trialId}`, `objective  ${c.goal} = ${fmt(c.objectiveValue)}`, `version    ${c.version}`, `promoted   ${c.promotedAt}`];
+}
+
+/** A template's triggers in a few words: `s3 s3://bucket/in/, webhook (standard)`; `none` when it has none. */
+export function triggerSummary(triggers: TemplateView['triggers']): string {
+  const parts = [
+    ...(triggers.s3Prefix ? [`s3 ${triggers.s3Prefix}`] : []),
+    ...(triggers.datasetName ? [`dataset ${triggers.datasetName}`] : []),
+    ...(triggers.pubsubTopic ? [`pubsub ${triggers.pubsubTopic}`] : []),
+    ...(triggers.webhook ? [`webhook (${triggers.webhook.kind})`] : []),
+  ];
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+/** A template for people: its version, spec, triggers and what it is running. */
+export function describeTemplate(view: TemplateView): string[] {
+  const spec = view.spec;
+  return [
+    `template   ${view.name}`,
+    `version    ${view.version ?? view.latestVersion} of ${view.latestVersion}`,
+    ...(spec ? [`spec       ${spec.name} on ${spec.provider}: ${spec.objective.goal} ${spec.objective.metric}, ${spec.strategy}, ${spec.budget.maxTrials} trials`] : []),
+    `triggers   ${triggerSummary(view.triggers)}; ${view.policy} while a job runs, debounce ${view.debounceSeconds}s`,
+    ...(view.runningJobId ? [`running    ${view.runningJobId} since ${view.runningSince ?? '?'}`] : []),
+    ...(view.lastSuccessfulJobId ? [`last good  ${view.lastSuccessfulJobId}`] : []),
+    `updated    ${view.updatedAt}`,
+  ];
+}
+
+/** The templates as a table: name, latest version, policy, triggers, running job, last update. */
+export function templatesTable(views: readonly TemplateView[]): string[] {
+  const head = ['template', 'version', 'policy', 'triggers', 'running', 'updated'];
+  const rows = views.map((v) => [v.name, String(v.latestVersion), v.policy, triggerSummary(v.triggers), v.runningJobId ?? '-', v.updatedAt]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [render(head), ...rows.map(render)];
 }

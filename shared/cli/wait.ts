@@ -1,13 +1,15 @@
-import { SingleBar, Presets } from 'cli-progress';
+import { SingleBar, Presets, type Options as BarOptions, type Params as BarParams } from 'cli-progress';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TunewireError } from '../domain/errors';
 import { isTerminalJobStatus, isTerminalTrialStatus } from '../domain/status';
+import { naturalCompare } from '../domain/study';
+import { selectBestTrial, type Trial } from '../domain/trial';
 import { refOf, type JobRecord } from '../domain/job';
 import type { PromotionRecord } from '../ports/ledger';
 import { ENGINE_LOST_FLAG } from '../adapters/local/local-provider';
 import type { EmbeddedStack } from '../local-stack/embedded';
 import { reconcileJob } from '../use-cases/reconcile-job';
-import { hyper, type Output } from './output';
+import { fmt, formatDuration, hyper, type Output } from './output';
 
 const POLL_MS = 400;
 
@@ -49,6 +51,77 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What the progress display says of a job at one reading of the ledger. */
+export interface Progress {
+  /** Trials that have finished (in a terminal status). */
+  readonly done: number;
+  /** The budget's maxTrials, or more when more trials finished (a resumed job runs its lost trials' points again). */
+  readonly total: number;
+  /** Trials running: the ledger's running trials, or the provider's count when it says more. */
+  readonly running: number;
+  readonly failed: number;
+  /** The best objective so far, once a finished trial has one. */
+  readonly best?: number;
+}
+
+/**
+ * The progress of a job from its trials in the ledger and its record's trial counts.
+ *
+ * @example progressOf(job, trials) // { done: 5, total: 12, running: 2, failed: 1, best: 0.93 }
+ */
+export function progressOf(job: Pick<JobRecord, 'spec' | 'trialCounts'>, trials: readonly Trial[]): Progress {
+  const done = trials.filter((t) => isTerminalTrialStatus(t.status)).length;
+  const running = Math.max(trials.filter((t) => t.status === 'running').length, job.trialCounts?.running ?? 0);
+  const failed = trials.filter((t) => t.status === 'failed').length;
+  const best = selectBestTrial(trials, job.spec.objective.goal)?.objectiveValue;
+  return { done, total: Math.max(job.spec.budget.maxTrials, done), running, failed, ...(best !== undefined ? { best } : {}) };
+}
+
+/**
+ * The counts a finished-trial line ends with when there is no bar (off a TTY).
+ *
+ * @example progressCounts({ done: 5, total: 12, running: 2, failed: 1, best: 0.93 }) // '[5/12, 2 running, 1 failed, best 0.93]'
+ */
+export function progressCounts(progress: Progress): string {
+  return `[${progress.done}/${progress.total}, ${progress.running} running, ${progress.failed} failed${progress.best !== undefined ? `, best ${fmt(progress.best)}` : ''}]`;
+}
+
+/** What the bar shows besides the counts: the job's status and when the job started (ms since the epoch). */
+export interface BarPayload extends Progress {
+  readonly status: string;
+  readonly startedAtMs: number;
+  /** Trials finished before this wait began: the ETA waits for one more. */
+  readonly doneAtStart: number;
+}
+
+/**
+ * The bar's line: ` trials ████░░ 5/12 | 2 running | 1 failed | best 0.9300 | 3m05s elapsed | ETA 4m10s | running`.
+ * The best appears once a trial has one; the ETA once a trial has finished in this wait (cli-progress
+ * estimates it from the pace since then); elapsed counts from the job's start, not the wait's.
+ */
+export function progressBarText(payload: BarPayload, bar: string, nowMs: number, etaSeconds: number | undefined): string {
+  const elapsed = formatDuration(Math.max(0, Math.round((nowMs - payload.startedAtMs) / 1000)));
+  return [
+    ` trials ${bar} ${payload.done}/${payload.total}`,
+    `${payload.running} running`,
+    `${payload.failed} failed`,
+    ...(payload.best !== undefined ? [`best ${fmt(payload.best)}`] : []),
+    `${elapsed} elapsed`,
+    ...(etaSeconds !== undefined ? [`ETA ${formatDuration(etaSeconds)}`] : []),
+    payload.status,
+  ].join(' | ');
+}
+
+/** cli-progress's format function: our line, with cli-progress's own bar and ETA. */
+function barFormat(options: BarOptions, params: BarParams, payload: BarPayload): string {
+  const size = options.barsize ?? 40;
+  const filled = Math.round(Math.min(1, Math.max(0, params.progress)) * size);
+  const bar = (options.barCompleteString ?? '').slice(0, filled) + (options.barIncompleteString ?? '').slice(0, size - filled);
+  // cli-progress says 'NULL' or 'INF' when it cannot estimate; before a trial finished its 0 means nothing either
+  const eta = params.value > payload.doneAtStart && typeof params.eta === 'number' && Number.isFinite(params.eta) ? params.eta : undefined;
+  return progressBarText(payload, bar, params.stopTime ?? Date.now(), eta);
+}
+
 export interface WaitResult {
   readonly job: JobRecord;
   readonly promotion?: PromotionRecord;
@@ -58,7 +131,8 @@ export interface WaitResult {
 
 /**
  * Waits until the job is finished and its consequences (trial fan-out, promotion) have settled,
- * showing progress: a bar on a TTY, a line per finished trial otherwise.
+ * showing progress (unless `quiet`): a bar on a TTY (`progressBarText`), otherwise a line per
+ * finished trial ending with the counts as of that trial (`progressCounts`).
  *
  * 1. A local job run by this process, or any job that has already ended: wait for its run, then
  *    for the ledger's consequences (60 s at most).
@@ -69,21 +143,40 @@ export interface WaitResult {
 export async function waitForJob(stack: EmbeddedStack, jobId: string, io: Output, options: WaitOptions = {}): Promise<WaitResult> {
   const { ledger } = stack.deps;
   const first = (await ledger.getJob(jobId)) as JobRecord;
-  const bar = !options.quiet && process.stdout.isTTY ? new SingleBar({ format: ' trials {bar} {value}/{total} | best {best} | {status}', hideCursor: true }, Presets.shades_classic) : undefined;
-  bar?.start(first.spec.budget.maxTrials, 0, { best: '-', status: first.status });
+  const progress = progressOf(first, await ledger.listTrials(jobId));
+  const startedAtMs = Date.parse(first.submittedAt ?? first.createdAt) || Date.now();
+  const bar =
+    !options.quiet && process.stdout.isTTY ? new SingleBar({ format: barFormat, hideCursor: true, etaBuffer: first.spec.budget.maxTrials }, Presets.shades_classic) : undefined;
+  bar?.start(progress.total, progress.done, { ...progress, status: first.status, startedAtMs, doneAtStart: progress.done } satisfies BarPayload);
   const seen = new Set<string>();
+  /** The finished trials printed so far, in the order printed: each line's counts are as of its trial. */
+  const printed: Trial[] = [];
+  let barDone = progress.done;
   let last = first;
 
   const report = async () => {
     const [job, trials] = await Promise.all([ledger.getJob(jobId), ledger.listTrials(jobId)]);
-    const finished = trials.filter((t) => isTerminalTrialStatus(t.status));
-    for (const t of finished) {
-      if (seen.has(t.trialId)) continue;
-      seen.add(t.trialId);
-      if (!bar && !options.quiet) io.line(`  ${t.trialId} ${t.status}${t.objectiveValue !== undefined ? ` ${t.objectiveValue}` : ''}  ${hyper(t)}${t.failureReason ? `  (${t.failureReason})` : ''}`);
-    }
-    bar?.update(finished.length, { best: job?.bestTrial?.objectiveValue ?? '-', status: job?.status ?? '?' });
     last = job ?? last;
+    const running = trials.filter((t) => t.status === 'running');
+    const fresh = trials
+      .filter((t) => isTerminalTrialStatus(t.status) && !seen.has(t.trialId))
+      .sort((a, b) => (a.endedAt ?? '').localeCompare(b.endedAt ?? '') || naturalCompare(a.trialId, b.trialId));
+    for (const t of fresh) {
+      seen.add(t.trialId);
+      printed.push(t);
+      if (bar || options.quiet) continue;
+      const counts = progressCounts(progressOf(last, [...printed, ...running]));
+      io.line(`  ${t.trialId} ${t.status}${t.objectiveValue !== undefined ? ` ${t.objectiveValue}` : ''}  ${hyper(t)}${t.failureReason ? `  (${t.failureReason})` : ''}  ${counts}`);
+    }
+    if (bar) {
+      const now = progressOf(last, trials);
+      const best = now.best ?? last.bestTrial?.objectiveValue;
+      if (now.total !== bar.getTotal()) bar.setTotal(now.total);
+      const payload = { ...now, ...(best !== undefined ? { best } : {}), status: last.status };
+      // the value only when it moves: each value given is a sample of cli-progress's ETA
+      if (now.done !== barDone) bar.update((barDone = now.done), payload);
+      else bar.update(payload);
+    }
     return last;
   };
 

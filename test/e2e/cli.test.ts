@@ -134,6 +134,83 @@ describe('tunewire CLI', () => {
     expect(empty.stderr).toContain('holds no event');
   });
 
+  it('shows trials with a column per parameter, sorted, filtered, as CSV and as typed JSON; reports progress counts off a TTY', async () => {
+    const submitted = await tunewire(['submit', quickSpec(dir, 'views-model'), '--wait'], env);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    // off a TTY each finished trial's line carries the counts
+    expect(submitted.stdout).toMatch(/\[1\/4, \d running, 0 failed, best 0\.\d000\]/);
+    expect(submitted.stdout).toMatch(/\[4\/4, \d running, 0 failed, best 0\.4000\]/);
+    const jobId = /submitted: (\S+)/.exec(submitted.stdout)?.[1] as string;
+
+    const table = await tunewire(['trials', jobId, '--sort', '-objective'], env);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^\s+trial\s+x\s+objective\s+status\s+duration\s+failure$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      ['*', expect.stringMatching(/t004$/), '4'],
+      ['', expect.stringMatching(/t003$/), '3'],
+      ['', expect.stringMatching(/t002$/), '2'],
+      ['', expect.stringMatching(/t001$/), '1'],
+    ]);
+
+    const json = JSON.parse((await tunewire(['trials', jobId, '--json'], env)).stdout) as { trialId: string; hyperparameters: { x: unknown }; objectiveValue: number; best: boolean; durationSeconds?: number }[];
+    expect(json.map((t) => [t.trialId.slice(-4), t.hyperparameters.x, t.objectiveValue, t.best])).toEqual([
+      ['t001', 1, 0.1, false],
+      ['t002', 2, 0.2, false],
+      ['t003', 3, 0.3, false],
+      ['t004', 4, 0.4, true],
+    ]);
+    expect(json.every((t) => typeof t.durationSeconds === 'number')).toBe(true);
+
+    const csv = await tunewire(['trials', jobId, '--csv', '--sort', 'x'], env);
+    expect(csv.code, csv.stderr).toBe(0);
+    const records = csv.stdout.trimEnd().split('\n');
+    expect(records[0]).toBe('trial,x,objective,status,stoppedEarly,durationSeconds,failureReason,best');
+    expect(records[4]).toMatch(new RegExp(`^${jobId}-t004,4,0\\.4,succeeded,false,[0-9.]+,,true$`));
+
+    expect((await tunewire(['trials', jobId, '--status', 'failed'], env)).stdout).toBe('no failed trials\n');
+    const badSort = await tunewire(['trials', jobId, '--sort', 'speed'], env);
+    expect(badSort.code).toBe(2);
+    expect(badSort.stderr).toContain('--sort: must be one of trial, objective, duration, status, x');
+    const badStatus = await tunewire(['trials', jobId, '--status', 'done'], env);
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toContain('--status: must be one of pending, running, succeeded, failed, stopped, infeasible');
+    expect((await tunewire(['trials', jobId, '--csv', '--json'], env)).code).toBe(2);
+  });
+
+  it('prints its version, and examples under --help', async () => {
+    const version = await tunewire(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    const help = await tunewire(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('tunewire trials <job> --sort -objective');
+    expect(help.stdout).toContain('tunewire submit examples/iris-forest/spec.yaml');
+  });
+
+  it('manages templates with a short line or table, and JSON with --json', async () => {
+    const file = join(ROOT, 'examples', 'iris-forest', 'template.yaml');
+    const put = await tunewire(['templates', 'put', 'views-iris', file], env);
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.stdout).toMatch(/^stored template views-iris version 1 \(.+ on local\); triggers: /);
+    const putJson = await tunewire(['templates', 'put', 'views-iris', file, '--json'], env);
+    expect(JSON.parse(putJson.stdout)).toMatchObject({ name: 'views-iris', latestVersion: 2, version: 2 });
+
+    const list = await tunewire(['templates', 'list'], env);
+    expect(list.stdout).toMatch(/^template\s+version\s+policy\s+triggers\s+running\s+updated\n/);
+    expect(list.stdout).toMatch(/\nviews-iris\s+2\s/);
+    const listJson = JSON.parse((await tunewire(['templates', 'list', '--json'], env)).stdout) as { name: string }[];
+    expect(listJson.map((t) => t.name)).toContain('views-iris');
+
+    const get = await tunewire(['templates', 'get', 'views-iris', '--version', '1'], env);
+    expect(get.stdout).toContain('version    1 of 2');
+    expect(JSON.parse((await tunewire(['templates', 'get', 'views-iris', '--json'], env)).stdout)).toMatchObject({ name: 'views-iris', version: 2, spec: { provider: 'local' } });
+
+    expect(JSON.parse((await tunewire(['templates', 'delete', 'views-iris', '--json'], env)).stdout)).toEqual({ name: 'views-iris', deleted: true });
+    const gone = await tunewire(['templates', 'delete', 'views-iris'], env);
+    expect(gone.code).toBe(2);
+  });
+
   it('replays the sample files as a transport delivers them', async () => {
     const push = await tunewire(['replay', 'events/pubsub/push.local-job-state-change.json', '--json'], env);
     expect(push.code, push.stderr).toBe(0);

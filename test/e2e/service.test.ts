@@ -324,12 +324,13 @@ describe('the shared local service', () => {
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toContain(`resumed ${jobId}`);
       expect(resumed.stdout).toContain('promotion: PROMOTED for model killed');
-      const final = JSON.parse((await tunewire(home, ['trials', jobId, '--json'])).stdout) as { trialId: string; status: string; hyperparameters: { x: string } }[];
+      const final = JSON.parse((await tunewire(home, ['trials', jobId, '--json'])).stdout) as { trialId: string; status: string; hyperparameters: { x: number } }[];
+      // `--json` types hyperparameters by the spec: x is discrete, so a number
       expect(final.map((t) => [t.trialId.slice(-4), t.status, t.hyperparameters.x])).toEqual([
-        ['t001', 'succeeded', '1'],
-        ['t002', 'stopped', '2'],
-        ['t003', 'succeeded', '2'],
-        ['t004', 'succeeded', '3'],
+        ['t001', 'succeeded', 1],
+        ['t002', 'stopped', 2],
+        ['t003', 'succeeded', 2],
+        ['t004', 'succeeded', 3],
       ]);
       const finished = await tunewire(home, ['resume', jobId]);
       expect(finished.code).toBe(2);

@@ -27,7 +27,7 @@ describe('consoleOutput', () => {
     const err = captured(process.stderr);
     const trial: Trial = { trialId: 't1\u001b]0;pwned\u0007', status: 'succeeded', hyperparameters: {}, stoppedEarly: false };
 
-    trialTable([trial]).forEach((l) => consoleOutput.line(l));
+    trialTable([], [{ ...trial, best: false }]).forEach((l) => consoleOutput.line(l));
     consoleOutput.line('#1 evt-\u001b[1A\u001b[2Kforged - applied');
     consoleOutput.error('error: event \u001b[31mred\u001b[0m is invalid');
     consoleOutput.json({ eventId: 'e\u009b1\u202e' });
