@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { TunewireError } from '../domain/errors';
+import { TunewireError, ValidationError } from '../domain/errors';
+import { DASHBOARD_CSP, dashboardAsset, isDashboardPath } from '../dashboard/assets';
+import { streamChanges, topicFromSearch, type LiveTopic } from '../dashboard/live';
 import { bodyTooLarge, handleHttpRequest, MAX_BODY_BYTES, type HttpRequest, type HttpResponse } from '../edge/http-api';
 
 /** What the HTTP API runs on: the use cases' dependencies, with the webhook and template stores where there are some. */
@@ -57,11 +59,13 @@ const problem = (statusCode: number, code: string, message: string, headers: Rec
  *    form or multipart bodies without asking the server first (a CORS "simple request"). A request with no body may
  *    omit the Content-Type.
  *
+ * `tokenFree` (the dashboard's static files, which carry no data) skips 3 and 4; 1 and 2 still hold.
+ *
  * @example
  *   const refused = refuseDevRequest({ method: 'POST', headers: { host: 'evil.example' } }, { port: 8787, token });
  *   // refused?.statusCode === 403
  */
-export function refuseDevRequest(req: DevRequestHead, guard: DevGuard): HttpResponse | undefined {
+export function refuseDevRequest(req: DevRequestHead, guard: DevGuard, options: { readonly tokenFree?: boolean } = {}): HttpResponse | undefined {
   const { headers } = req;
   const host = headers.host?.toLowerCase();
   const hosts = [`127.0.0.1:${guard.port}`, `localhost:${guard.port}`, `[::1]:${guard.port}`];
@@ -72,6 +76,8 @@ export function refuseDevRequest(req: DevRequestHead, guard: DevGuard): HttpResp
   if (origin !== undefined && origin.toLowerCase() !== `http://${host}`) {
     return problem(403, 'DEV.ORIGIN_REFUSED', `requests from other origins are refused (Origin: ${origin})`);
   }
+  // the dashboard's page, script and style hold no data: a browser loads them before it has the token
+  if (options.tokenFree) return undefined;
   if (!carriesToken(headers.authorization, guard.token)) {
     return problem(401, 'DEV.UNAUTHORIZED', 'send the API token of this state directory as `Authorization: Bearer <token>` (tunewire dev prints where it is kept)', {
       'www-authenticate': 'Bearer realm="tunewire dev"',
@@ -110,6 +116,11 @@ export interface DevServer {
    * when given, answers first; a request it returns undefined for goes on to the API.
    */
   serve(deps: DevApiDependencies, routes?: ExtraRoutes): void;
+  /**
+   * Starts passing guarded requests to `routes` alone, with no ledger here: `tunewire dashboard
+   * --api` forwards them to a deployed API. A request it answers undefined for is a 404.
+   */
+  forwardAll(routes: ExtraRoutes): void;
   /** Stops listening and drops open connections; calling it again returns the same promise. */
   close(): Promise<void>;
 }
@@ -135,14 +146,19 @@ export interface DevServerOptions {
  *   dev.serve(stack.deps);
  */
 export async function listenDevServer(options: DevServerOptions): Promise<DevServer> {
-  let deps: DevApiDependencies | undefined;
-  let routes: ExtraRoutes | undefined;
+  let target: { readonly deps?: DevApiDependencies; readonly routes?: ExtraRoutes } | undefined;
   let port = options.port;
+  const streams = new AbortController();
   const server = createServer((req, res) => {
-    const refused = refuseDevRequest({ method: req.method ?? 'GET', headers: headersOf(req) }, { port, token: options.token });
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const asset = (method === 'GET' || method === 'HEAD') && isDashboardPath(path);
+    const refused = refuseDevRequest({ method, headers: headersOf(req) }, { port, token: options.token }, { tokenFree: asset });
     if (refused) return answer(req, res, refused, { close: true });
-    if (!deps) return answer(req, res, problem(503, 'DEV.STARTING', 'the local stack is still starting', { 'retry-after': '1' }), { close: true });
-    forward(deps, routes, req, res);
+    if (asset) return void serveAsset(path, req, res);
+    if (!target) return answer(req, res, problem(503, 'DEV.STARTING', 'the local stack is still starting', { 'retry-after': '1' }), { close: true });
+    if (target.deps && path === '/events' && method === 'GET') return void serveEvents(target.deps, req, res, streams.signal);
+    forward(target, req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new DevPortInUseError(DEV_HOST, options.port, { cause: error }) : error));
@@ -155,10 +171,15 @@ export async function listenDevServer(options: DevServerOptions): Promise<DevSer
     url: `http://${DEV_HOST}:${port}`,
     port,
     serve: (ready, extra) => {
-      routes = extra;
-      deps = ready;
+      target = { deps: ready, ...(extra ? { routes: extra } : {}) };
     },
-    close: () => (closing ??= closeServer(server)),
+    forwardAll: (routes) => {
+      target = { routes };
+    },
+    close: () => {
+      streams.abort();
+      return (closing ??= closeServer(server));
+    },
   };
 }
 
@@ -173,18 +194,53 @@ export async function startDevServer(deps: DevApiDependencies, options: DevServe
 export function devBanner(url: string, tokenFile: string): string[] {
   const quoted = `'${tokenFile.replaceAll("'", `'\\''`)}'`;
   return [
-    `tunewire dev: HTTP API on ${url} (POST /jobs, GET /jobs/{id}, GET /jobs/{id}/trials, GET /models/{model}/champion)`,
+    `tunewire dev: HTTP API on ${url} (POST /jobs, GET /jobs, GET /jobs/{id}, …/trials, …/history, GET /models/{model}; see the README)`,
+    `dashboard: ${url}/ (it asks once for the API token below)`,
     `API token: ${tokenFile}; send it as \`Authorization: Bearer <token>\`, e.g.`,
     `  curl -H "Authorization: Bearer $(cat ${quoted})" ${url}/jobs/<job id>`,
     `Pub/Sub push authentication is off here: push bodies come in unauthenticated through \`tunewire replay\` (a deployment refuses pushes without TUNEWIRE_PUSH_AUDIENCE and TUNEWIRE_PUSH_SERVICE_ACCOUNT)`,
   ];
 }
 
+/** The dashboard's page and files: served without the token (they hold no data), with a policy that lets them load nothing from elsewhere. */
+async function serveAsset(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const asset = await dashboardAsset(path);
+    if (!asset) return answer(req, res, problem(404, 'REQUEST.NOT_FOUND', `no dashboard file ${path}`));
+    res.writeHead(200, {
+      'content-type': asset.contentType,
+      'content-security-policy': DASHBOARD_CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-cache',
+    });
+    res.end(req.method?.toUpperCase() === 'HEAD' ? undefined : asset.body);
+  } catch (error) {
+    console.error(`tunewire dev: building the dashboard failed: ${error instanceof Error ? error.message : String(error)}`);
+    answer(req, res, problem(500, 'DASHBOARD.BUILD_FAILED', 'the dashboard could not be built; see the tunewire dev output'));
+  }
+}
+
+/** `GET /events`: the dashboard's live updates (server-sent events), until the page goes away or the server closes. */
+async function serveEvents(deps: DevApiDependencies, req: IncomingMessage, res: ServerResponse, closing: AbortSignal): Promise<void> {
+  let topic: LiveTopic;
+  try {
+    topic = topicFromSearch(new URL(req.url ?? '/', 'http://localhost').searchParams);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return answer(req, res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: error.code, message: error.message, issues: error.issues } }, null, 2) });
+  }
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+  closing.addEventListener('abort', () => gone.abort(), { once: true });
+  await streamChanges(deps.ledger, topic, res, { signal: gone.signal, log: (line) => console.error(`tunewire dev: ${line}`) });
+}
+
 function headersOf(req: IncomingMessage): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
 }
 
-function forward(deps: DevApiDependencies, routes: ExtraRoutes | undefined, req: IncomingMessage, res: ServerResponse): void {
+function forward({ deps, routes }: { readonly deps?: DevApiDependencies; readonly routes?: ExtraRoutes }, req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {
@@ -197,7 +253,9 @@ function forward(deps: DevApiDependencies, routes: ExtraRoutes | undefined, req:
     const { authorization: _token, ...headers } = headersOf(req);
     const request: HttpRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
     const response: Promise<HttpResponse> =
-      size > MAX_BODY_BYTES ? Promise.resolve(bodyTooLarge()) : (async () => (await routes?.(request)) ?? handleHttpRequest(deps, request))();
+      size > MAX_BODY_BYTES
+        ? Promise.resolve(bodyTooLarge())
+        : (async () => (await routes?.(request)) ?? (deps ? handleHttpRequest(deps, request) : problem(404, 'REQUEST.NOT_FOUND', `no route for ${request.method} ${request.path.split('?')[0]}`)))();
     response
       .then((done) => answer(req, res, done))
       // handleHttpRequest answers its own failures; this is only a last guard, and tells no internals

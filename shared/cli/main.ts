@@ -27,6 +27,7 @@ import { anchorTrialCwd } from './spec-file';
 import { gridSize } from '../adapters/local/search';
 import { registerServiceCommands } from './service-commands';
 import { registerLogsCommand } from './logs';
+import { registerDashboardCommand } from './dashboard';
 import { freshJob, registerJobCommands, registerTrialsCommand, watchJob, type JobCommandContext } from './jobs';
 
 /** The repository (package) root: serverless.yml, examples/ and trial commands are found from here. */
@@ -498,6 +499,7 @@ export function buildProgram(ctx: Context): Command {
   registerServiceCommands(program, ctx);
   registerJobCommands(program, jobContext);
   registerLogsCommand(program, jobContext);
+  registerDashboardCommand(program, { ...ctx, root: ROOT });
   return program;
 }
 

@@ -2,14 +2,14 @@ import { CST, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument,
 import * as z from 'zod';
 import { SpecValidationError, type FieldIssue } from './errors';
 import { webhookUrlSchema } from './webhook-url';
+import { PROVIDERS } from './providers';
 import { boundedId, depthIssue, ID_LIMITS, jsonBytes, MAX_NESTING_DEPTH, PARAMETER_NAME, PARAMETER_NAME_MESSAGE, RESERVED_NAMES } from './limits';
 
 /**
  * The provider-neutral tuning spec. Provider sections (`trial`) and provider rules are checked by
  * each provider's `validate`; this schema holds what every provider shares.
  */
-export const PROVIDERS = ['sagemaker', 'vertex', 'mlengine', 'local'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+export { PROVIDERS, type ProviderName } from './providers';
 
 export const SCALES = ['auto', 'linear', 'log', 'reverse_log'] as const;
 export type Scale = (typeof SCALES)[number];
