@@ -12,6 +12,7 @@ import { reconcileJob } from '../use-cases/reconcile-job';
 import { EXIT, jobExitCode, outcomeLine, promotionLine } from './outcome';
 import { attendJob } from './attend';
 import { describeJob, fmt, trialTable, type Output } from './output';
+import { formatAge, trialCountsCell } from '../domain/format';
 import { checkEngine } from './wait';
 
 /** `tunewire jobs` shows this many unless --limit says otherwise. */
@@ -27,33 +28,6 @@ export interface JobCommandContext {
   /** The exit code a command that waited for a job sets from its outcome (see outcome.ts). */
   readonly result: { code: number };
   readonly withStack: <T>(work: (stack: EmbeddedStack) => Promise<T>) => Promise<T>;
-}
-
-/**
- * How long ago, in its largest whole unit: `45s`, `3m`, `2h`, `4d`. A time in the future (another
- * machine's clock) is `0s`.
- *
- * @example formatAge(3 * 3_600_000 + 59 * 60_000) // '3h'
- */
-export function formatAge(elapsedMs: number): string {
-  const seconds = Math.max(0, Math.floor(elapsedMs / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-}
-
-/**
- * A job's trial counts in one cell: the total, then each status with at least one trial, in the order the
- * provider reported them; `-` before any are reported.
- *
- * @example trialCountsCell({ trialCounts: { succeeded: 10, failed: 2 } }) // '12: 10 succeeded, 2 failed'
- */
-export function trialCountsCell(job: Pick<JobRecord, 'trialCounts'>): string {
-  const counts = Object.entries(job.trialCounts ?? {}).filter(([, n]) => n) as [string, number][];
-  if (counts.length === 0) return '-';
-  const total = counts.reduce((sum, [, n]) => sum + n, 0);
-  return `${total}: ${counts.map(([status, n]) => `${n} ${status}`).join(', ')}`;
 }
 
 /** The jobs as a table, in the order given, ages measured from `now`. */

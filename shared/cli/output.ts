@@ -5,6 +5,7 @@ import type { Trial } from '../domain/trial';
 import type { Champion } from '../ports/ledger';
 import type { TemplateView } from '../use-cases/manage-templates';
 import { trialCountsLine } from './outcome';
+import { formatDuration } from '../domain/format';
 
 export interface Output {
   line(text?: string): void;
@@ -55,19 +56,6 @@ export function hyper(trial: Trial): string {
   return Object.entries(trial.hyperparameters)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-}
-
-/**
- * A duration for people: `0.4s`, `12.3s`, `45s`, `3m05s`, `1h02m`; `-` for none.
- *
- * @example formatDuration(185) // '3m05s'
- */
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '-';
-  if (seconds < 60) return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
-  const whole = Math.round(seconds);
-  if (whole < 3_600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
-  return `${Math.floor(whole / 3_600)}h${String(Math.floor((whole % 3_600) / 60)).padStart(2, '0')}m`;
 }
 
 /** A hyperparameter for a table cell: text as it is, numbers to 4 significant digits (a log-scale 0.00012 stays readable). */

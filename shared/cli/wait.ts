@@ -9,7 +9,8 @@ import type { PromotionRecord } from '../ports/ledger';
 import { ENGINE_LOST_FLAG } from '../adapters/local/local-provider';
 import type { EmbeddedStack } from '../local-stack/embedded';
 import { reconcileJob } from '../use-cases/reconcile-job';
-import { fmt, formatDuration, hyper, type Output } from './output';
+import { formatDuration } from '../domain/format';
+import { fmt, hyper, type Output } from './output';
 
 const POLL_MS = 400;
 

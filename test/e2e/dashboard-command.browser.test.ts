@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, findChromium, launchBrowser } from '../support/browser';
+import { clickNow, collectPageErrors, findChromium, launchBrowser } from '../support/browser';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'tunewire.mjs');
@@ -70,7 +70,7 @@ describe.skipIf(!chromium)('npm start, then tunewire dashboard: the demo study i
     await page.goto(address);
     await page.waitForSelector('table#jobs tbody tr[data-job] a');
     expect(await page.$eval('table#jobs tbody', (el) => el.textContent)).toContain('iris-forest');
-    await page.click('table#jobs tbody tr[data-job] a');
+    await clickNow(page, 'table#jobs tbody tr[data-job] a');
     await page.waitForFunction(() => document.querySelectorAll('table#trials tbody tr').length === 12);
     const withObjective = await page.$$eval('table#trials tbody td.objective', (cells) => cells.filter((c) => c.textContent !== '-').length);
     await page.waitForFunction((n) => document.querySelector('[data-chart="history"]')?.getAttribute('data-points') === String(n), {}, withObjective);
@@ -78,7 +78,7 @@ describe.skipIf(!chromium)('npm start, then tunewire dashboard: the demo study i
       expect(await page.$eval(`[data-chart="${chart}"]`, (el) => el.getAttribute('data-points'))).toBe(String(withObjective));
     }
     expect(await page.$eval('[data-chart="importance"]', (el) => el.getAttribute('data-points'))).toBe('4');
-    await page.click('.job-head a[href="#/models/iris-forest"]');
+    await clickNow(page, '.job-head a[href="#/models/iris-forest"]');
     await page.waitForSelector('table#promotions tbody tr[data-decision="promoted"]');
     expect(await page.$eval('.model-head', (el) => el.textContent)).toContain('champion');
     expect(errors).toEqual([]);

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { naturalCompare } from '../../shared/domain/study';
 import { findFreePort } from '../../shared/local-stack/ports';
-import { collectPageErrors, findChromium, launchBrowser, warnBrowserSkipped } from '../support/browser';
+import { clickNow, selectNow, collectPageErrors, findChromium, launchBrowser, warnBrowserSkipped } from '../support/browser';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'tunewire.mjs');
@@ -138,9 +138,9 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
   });
 
   it('filters the job list by status and by search', async () => {
-    await page.select('select.status-filter', 'failed');
+    await selectNow(page, 'select.status-filter', 'failed');
     await page.waitForSelector('.jobs .empty');
-    await page.select('select.status-filter', '');
+    await selectNow(page, 'select.status-filter', '');
     await page.waitForSelector(`table#jobs tr[data-job="${jobId}"]`);
     await page.type('input.job-search', 'no-such-study');
     await page.waitForSelector('.jobs .empty');
@@ -152,7 +152,7 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
   });
 
   it("shows the job: its trials in natural order, one column per parameter, the best marked", async () => {
-    await page.click(`table#jobs tr[data-job="${jobId}"] a`);
+    await clickNow(page, `table#jobs tr[data-job="${jobId}"] a`);
     await page.waitForFunction(() => document.querySelectorAll('table#trials tbody tr').length === 12);
     const ids = await rowIds();
     expect(ids).toEqual([...ids].sort(naturalCompare));
@@ -167,12 +167,12 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
 
   it('sorts the trial table by objective, both ways, with the trial that has none last', async () => {
     const objectives = () => page.$$eval('table#trials tbody td.objective', (cells) => cells.map((c) => c.textContent ?? ''));
-    await page.click('th[data-sort="objective"] button');
+    await clickNow(page, 'th[data-sort="objective"] button');
     await page.waitForSelector('th[data-sort="objective"][aria-sort="ascending"]');
     const ascending = await objectives();
     expect(ascending.slice(0, 3)).toEqual(['10', '11', '20']);
     expect(ascending.at(-1)).toBe('-');
-    await page.click('th[data-sort="objective"] button');
+    await clickNow(page, 'th[data-sort="objective"] button');
     await page.waitForSelector('th[data-sort="objective"][aria-sort="descending"]');
     const descending = await objectives();
     expect(descending.slice(0, 2)).toEqual(['60', '51']);
@@ -190,14 +190,14 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
   });
 
   it("filters the trial table, downloads it as CSV, and shows a trial's log", async () => {
-    await page.select('select.status-filter', 'running');
+    await selectNow(page, 'select.status-filter', 'running');
     await page.waitForFunction(() => document.querySelectorAll('table#trials tbody tr').length === 1);
-    await page.select('select.status-filter', '');
+    await selectNow(page, 'select.status-filter', '');
     await page.waitForFunction(() => document.querySelectorAll('table#trials tbody tr').length === 12);
 
     const cdp = await page.createCDPSession();
     await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
-    await page.click('button.csv');
+    await clickNow(page, 'button.csv');
     const csvFile = join(downloads, `${jobId}-trials.csv`);
     await until(async () => existsSync(csvFile) && readFileSync(csvFile, 'utf8'), (text) => typeof text === 'string' && text.split('\r\n').length >= 14);
     const lines = readFileSync(csvFile, 'utf8').trim().split('\r\n');
@@ -205,7 +205,7 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
     expect(lines).toHaveLength(13);
 
     const first = (await rowIds())[0] as string;
-    await page.click(`table#trials tr[data-trial="${first}"]`);
+    await clickNow(page, `table#trials tr[data-trial="${first}"]`);
     await page.waitForFunction(() => document.querySelector('section.logs pre.log')?.textContent?.includes('score='));
     expect(await page.$eval('section.logs pre.log', (el) => el.textContent)).toMatch(/training x=\d side=\w+/);
   });
@@ -221,7 +221,7 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
   }, 90_000);
 
   it("shows the model: its champion and each promotion decision with its reason", async () => {
-    await page.click(`.job-head a[href="#/models/${MODEL}"]`);
+    await clickNow(page, `.job-head a[href="#/models/${MODEL}"]`);
     await page.waitForSelector('table#promotions tbody tr[data-decision="promoted"]', { timeout: 60_000 });
     const champion = await page.$eval('.model-head', (el) => el.textContent ?? '');
     expect(champion).toContain(jobId);

@@ -52,3 +52,27 @@ export function warnBrowserSkipped(): void {
   const rule = '!'.repeat(78);
   console.warn(['', rule, '!!  No Chromium found: the dashboard browser tests are SKIPPED.', '!!  Install it (apt-get install -y chromium) or set TUNEWIRE_CHROMIUM; CI installs it.', rule, ''].join('\n'));
 }
+
+/**
+ * Clicks the element `selector` matches now, in one step inside the page. The dashboard redraws on
+ * every ledger change, so an element found first and clicked after (what `page.click` does) may
+ * have been replaced in between.
+ */
+export async function clickNow(page: Page, selector: string): Promise<void> {
+  await page.waitForSelector(selector);
+  await page.$eval(selector, (element) => (element as unknown as { click(): void }).click());
+}
+
+/** Picks `value` in the `<select>` that `selector` matches now, in one step inside the page (see clickNow). */
+export async function selectNow(page: Page, selector: string, value: string): Promise<void> {
+  await page.waitForSelector(selector);
+  await page.$eval(
+    selector,
+    (element, picked) => {
+      const select = element as unknown as { value: string; dispatchEvent(event: unknown): boolean };
+      select.value = picked;
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+    },
+    value,
+  );
+}

@@ -1,24 +1,22 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-/** What the dashboard looks like is made of these: the page, how it is built and served, and the study's numbers. */
-const SOURCES = ['shared/dashboard', 'shared/domain/study.ts'];
+const ENTRY = 'shared/dashboard/page/main.ts';
+/** Besides the page's own sources: how the page is served, and the charting library's version. */
+const ALSO = ['shared/dashboard/assets.ts', 'node_modules/echarts/package.json'];
 
-/** A digest of the dashboard's sources: when it changes, the README's screenshots are no longer of the current code. */
-export function dashboardSourcesDigest(): string {
+/**
+ * A digest of what the dashboard looks like is made of: every file of ours the page's bundle reads
+ * (as esbuild reports them), how it is served, and the ECharts version. When it changes, the
+ * README's screenshots are no longer of the current code.
+ */
+export async function dashboardSourcesDigest(): Promise<string> {
+  const result = await build({ absWorkingDir: ROOT, entryPoints: [ENTRY], bundle: true, outdir: 'digest', write: false, metafile: true, platform: 'browser', logLevel: 'silent' });
+  const ours = Object.keys(result.metafile.inputs).filter((file) => !file.startsWith('node_modules/'));
   const hash = createHash('sha256');
-  for (const file of SOURCES.flatMap((source) => filesUnder(join(ROOT, source))).sort()) {
-    hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
-  }
+  for (const file of [...ours, ...ALSO].sort()) hash.update(file).update('\0').update(readFileSync(join(ROOT, file))).update('\0');
   return hash.digest('hex');
-}
-
-function filesUnder(path: string): string[] {
-  try {
-    return readdirSync(path, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(path, entry.name)) : [join(path, entry.name)]));
-  } catch {
-    return [path];
-  }
 }

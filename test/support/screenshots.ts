@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findChromium, launchBrowser } from './browser';
+import { clickNow, findChromium, launchBrowser } from './browser';
 import { dashboardSourcesDigest } from './dashboard-sources';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -48,10 +48,10 @@ async function main(): Promise<void> {
       const jobHref = await page.$$eval('table#jobs tbody tr a', (links) => links.at(-1)?.getAttribute('href') ?? '');
       await page.goto(`${address.split('#')[0]}${jobHref}`);
       await page.waitForFunction(() => Number(document.querySelector('[data-chart="history"]')?.getAttribute('data-points') ?? 0) > 0);
-      await page.click('th[data-sort="objective"] button');
-      await page.click('th[data-sort="objective"] button');
+      await clickNow(page, 'th[data-sort="objective"] button');
+      await clickNow(page, 'th[data-sort="objective"] button');
       await page.screenshot({ path: join(DOCS, 'dashboard-job.png'), fullPage: true });
-      await page.click('.job-head a[href^="#/models/"]');
+      await clickNow(page, '.job-head a[href^="#/models/"]');
       await page.waitForSelector('table#promotions tbody tr');
       await page.screenshot({ path: join(DOCS, 'dashboard-model.png'), fullPage: true });
     } finally {
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     dashboard.kill('SIGINT');
   }
   spawnSync(process.execPath, [BIN, 'down'], { cwd: ROOT, env, stdio: 'inherit' });
-  writeFileSync(join(DOCS, 'screenshots.json'), `${JSON.stringify({ sources: dashboardSourcesDigest() }, null, 2)}\n`);
+  writeFileSync(join(DOCS, 'screenshots.json'), `${JSON.stringify({ sources: await dashboardSourcesDigest() }, null, 2)}\n`);
   console.log('wrote docs/dashboard-job.png, docs/dashboard-model.png, docs/screenshots.json');
 }
 

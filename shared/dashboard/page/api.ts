@@ -74,8 +74,9 @@ export class Api {
   /**
    * Calls `onChange` whenever the ledger changes for `topic` (`job=<id>`, `model=<name>` or '' for
    * the job list), until the returned function is called. Reads `GET /events` as a stream; where
-   * the API has no such route, polls every POLL_FALLBACK_MS instead. A dropped stream reconnects,
-   * and refreshes once it is back, since changes may have been missed meanwhile.
+   * the API has no such route, polls every POLL_FALLBACK_MS instead. Each (re)connection's
+   * `ready` refreshes too: a change between the page's first read (or the drop) and the stream's
+   * first look at the ledger would be missed otherwise.
    */
   follow(topic: string, onChange: () => void, onState: (state: LiveState) => void): () => void {
     const stop = new AbortController();
@@ -85,7 +86,6 @@ export class Api {
       signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
     });
     const run = async () => {
-      let connections = 0;
       while (!signal.aborted) {
         try {
           const response = await fetch(`events${topic ? `?${topic}` : ''}`, { headers: this.headers(), signal, cache: 'no-store' });
@@ -98,10 +98,9 @@ export class Api {
             return;
           }
           if (!response.ok) throw new ApiError(response.status, response.statusText);
-          connections += 1;
           onState('live');
           await readEvents(response.body, (event) => {
-            if (event === 'change' || (event === 'ready' && connections > 1)) onChange();
+            if (event === 'change' || event === 'ready') onChange();
           });
         } catch (error) {
           if (signal.aborted) return;

@@ -1,3 +1,5 @@
+import { formatAge } from '../../domain/format';
+
 /**
  * A few DOM helpers. Every text from the API goes in as a text node, never as markup, so a trial
  * id or failure reason can show anything without becoming part of the page.
@@ -41,23 +43,10 @@ export function num(value: number | undefined | null): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(4)));
 }
 
-/** How long ago, in its largest whole unit, as `tunewire jobs` shows it. */
+/** How long ago `iso` was, as `tunewire jobs` shows it; '-' for no time. */
 export function age(iso: string | undefined, now = Date.now()): string {
   const at = iso ? Date.parse(iso) : Number.NaN;
-  if (Number.isNaN(at)) return '-';
-  const seconds = Math.max(0, Math.floor((now - at) / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-}
-
-/** Seconds as `1m 05s`, `42.3s`; '-' for none. */
-export function duration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '-';
-  if (seconds < 60) return `${Number(seconds.toFixed(1))}s`;
-  const m = Math.floor(seconds / 60);
-  return `${m}m ${String(Math.round(seconds - m * 60)).padStart(2, '0')}s`;
+  return Number.isNaN(at) ? '-' : formatAge(now - at);
 }
 
 /** A status as a coloured badge. */

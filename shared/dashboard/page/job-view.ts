@@ -2,7 +2,8 @@ import type { TuningSpec } from '../../domain/spec';
 import { bestSoFar, parameterColumns, parameterImportance, sortRows, trialRows, trialsCsv, type TrialRow } from '../../domain/study';
 import type { Api, HistoryAnswer, JobView, LogsAnswer, TrialsAnswer } from './api';
 import { Chart, historyOption, importanceOption, parallelOption, sliceOption, type Axis, type PlotPoint } from './charts';
-import { age, badge, download, duration, h, num, show } from './dom';
+import { formatDuration } from '../../domain/format';
+import { age, badge, download, h, num, show } from './dom';
 
 /** The page's state that outlives a refresh: how the table is sorted and filtered, which trial's log is open. */
 interface TableState {
@@ -168,7 +169,7 @@ export class JobPage {
             ...this.parameters.map((p) => h('td', { class: typeof row.hyperparameters[p] === 'number' ? 'n' : '' }, row.hyperparameters[p] === undefined ? '' : String(row.hyperparameters[p]))),
             h('td', { class: 'n objective' }, num(row.objectiveValue)),
             h('td', {}, badge(row.status)),
-            h('td', { class: 'n' }, duration(row.durationSeconds)),
+            h('td', { class: 'n' }, formatDuration(row.durationSeconds)),
             h('td', {}, row.stoppedEarly ? 'yes' : ''),
           ),
         ),

@@ -1,3 +1,4 @@
+import { trialCountsCell } from '../../domain/format';
 import { JOB_STATUSES } from '../../domain/status';
 import { PROVIDERS } from '../../domain/providers';
 import type { Api, JobPage as JobList, JobView } from './api';
@@ -83,7 +84,7 @@ export class JobsPage {
               h('td', {}, badge(job.status)),
               h('td', {}, job.provider),
               h('td', { class: 'n' }, num(job.bestTrial?.objectiveValue)),
-              h('td', {}, countsOf(job)),
+              h('td', {}, trialCountsCell(job)),
               h('td', { class: 'n', title: job.createdAt }, age(job.createdAt)),
             ),
           ),
@@ -92,11 +93,4 @@ export class JobsPage {
       this.more ? h('p', { class: 'muted' }, `the ${this.jobs.length} newest jobs are shown`) : null,
     );
   }
-}
-
-function countsOf(job: JobView): string {
-  const counts = Object.entries(job.trialCounts ?? {}).filter(([, n]) => n) as [string, number][];
-  if (counts.length === 0) return '-';
-  const total = counts.reduce((sum, [, n]) => sum + n, 0);
-  return `${total}: ${counts.map(([status, n]) => `${n} ${status}`).join(', ')}`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { followJob, formatAge, jobsTable, pollIntervalMs, trialCountsCell } from '../../../shared/cli/jobs';
+import { followJob, jobsTable, pollIntervalMs } from '../../../shared/cli/jobs';
+import { formatAge, trialCountsCell } from '../../../shared/domain/format';
 import { ValidationError } from '../../../shared/domain/errors';
 import type { JobRecord } from '../../../shared/domain/job';
 import { parseSpec } from '../../../shared/domain/spec';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTrialsQuery, sortedTrialRows, trialJson } from '../../../shared/cli/jobs';
-import { formatDuration, formatParameter, trialTable } from '../../../shared/cli/output';
+import { formatParameter, trialTable } from '../../../shared/cli/output';
+import { formatDuration } from '../../../shared/domain/format';
 import { ValidationError } from '../../../shared/domain/errors';
 import type { JobRecord } from '../../../shared/domain/job';
 import { parseSpec } from '../../../shared/domain/spec';
