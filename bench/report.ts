@@ -2,8 +2,10 @@ import { cpus, release, totalmem, type } from 'node:os';
 import type { ApiCallRow } from './api-calls';
 import type { BundleRow, ColdStartRow } from './bundles';
 import type { CliStatusFigures } from './cli-status';
+import type { DashboardLiveFigures } from './dashboard-live';
 import type { LatencyFigures } from './latency';
 import type { PerTrialRow } from './per-trial';
+import { percentile } from './stats';
 import type { ThroughputRow } from './throughput';
 import { PARALLEL_TRIALS, TRIAL_MINUTES } from './timeline';
 
@@ -15,6 +17,7 @@ export interface BenchResults {
   readonly bundles: { readonly rows: readonly BundleRow[]; readonly error?: string };
   readonly coldStarts: readonly ColdStartRow[];
   readonly cliStatus: CliStatusFigures;
+  readonly dashboardLive: DashboardLiveFigures;
   readonly totalSeconds: number;
 }
 
@@ -56,6 +59,7 @@ export function verdicts(r: BenchResults): Verdict[] {
     pass: zips.length > 0 && biggest < MB,
   });
   out.push(cliStatusVerdict(r.cliStatus));
+  out.push(dashboardLiveVerdict(r.dashboardLive));
   return out;
 }
 
@@ -70,6 +74,7 @@ function cliStatusVerdict(f: CliStatusFigures): Verdict {
 }
 
 const CLI_STATUS_HEADING = '## CLI status: warm service against cold start';
+const BUNDLES_HEADING = '## Bundles and cold start';
 
 function cliStatusSection(f: CliStatusFigures, now: Date): string[] {
   const each = (values: readonly number[]) => values.map((v) => ms(v)).join(', ');
@@ -91,10 +96,31 @@ function cliStatusSection(f: CliStatusFigures, now: Date): string[] {
  * untouched: `TUNEWIRE_BENCH_ONLY=cli-status npm run bench` refreshes this figure alone.
  */
 export function spliceCliStatus(markdown: string, f: CliStatusFigures, now = new Date()): string {
+  return spliceSection(markdown, { target: CLI_STATUS_TARGET, verdict: cliStatusVerdict(f), heading: CLI_STATUS_HEADING, section: cliStatusSection(f, now), before: BUNDLES_HEADING });
+}
+
+/**
+ * BENCHMARKS.md with the dashboard live-update section and its target row replaced (or added),
+ * the rest untouched: `TUNEWIRE_BENCH_ONLY=dashboard-live npm run bench` refreshes this figure alone.
+ */
+export function spliceDashboardLive(markdown: string, f: DashboardLiveFigures, now = new Date()): string {
+  return spliceSection(markdown, { target: DASHBOARD_LIVE_TARGET, verdict: dashboardLiveVerdict(f), heading: DASHBOARD_LIVE_HEADING, section: dashboardLiveSection(f, now), before: CLI_STATUS_HEADING });
+}
+
+interface SplicedSection {
+  /** The target row's first cell, by which an existing row is found. */
+  readonly target: string;
+  readonly verdict: Verdict;
+  readonly heading: string;
+  readonly section: readonly string[];
+  /** Where a section not yet in the file goes: before this heading, or at the end without it. */
+  readonly before: string;
+}
+
+function spliceSection(markdown: string, s: SplicedSection): string {
   const lines = markdown.split('\n');
-  const v = cliStatusVerdict(f);
-  const row = `| ${v.target} | ${v.figure} | ${v.pass ? 'pass' : '**FAIL**'} |`;
-  const existing = lines.findIndex((l) => l.startsWith(`| ${CLI_STATUS_TARGET} |`));
+  const row = verdictRow(s.verdict);
+  const existing = lines.findIndex((l) => l.startsWith(`| ${s.target} |`));
   if (existing >= 0) lines[existing] = row;
   else {
     const targets = lines.indexOf('## Targets');
@@ -102,17 +128,44 @@ export function spliceCliStatus(markdown: string, f: CliStatusFigures, now = new
     while (end < lines.length && !(lines[end - 1]?.startsWith('|') && !lines[end]?.startsWith('|'))) end++;
     lines.splice(end, 0, row);
   }
-  const section = cliStatusSection(f, now);
-  const start = lines.indexOf(CLI_STATUS_HEADING);
+  const start = lines.indexOf(s.heading);
   if (start >= 0) {
     let next = lines.findIndex((l, i) => i > start && l.startsWith('## '));
     if (next < 0) next = lines.length;
-    lines.splice(start, next - start, ...section);
+    lines.splice(start, next - start, ...s.section);
   } else {
-    const bundles = lines.indexOf('## Bundles and cold start');
-    lines.splice(bundles >= 0 ? bundles : lines.length, 0, ...section);
+    const before = lines.indexOf(s.before);
+    lines.splice(before >= 0 ? before : lines.length, 0, ...s.section);
   }
   return lines.join('\n');
+}
+
+const verdictRow = (v: Verdict) => `| ${v.target} | ${v.figure} | ${v.pass ? 'pass' : '**FAIL**'} |`;
+
+const DASHBOARD_LIVE_TARGET = 'Dashboard updates within 1 s of a ledger change (p90, open `/events` stream)';
+const DASHBOARD_LIVE_HEADING = '## Dashboard live updates';
+
+function dashboardLiveVerdict(f: DashboardLiveFigures): Verdict {
+  return {
+    target: DASHBOARD_LIVE_TARGET,
+    figure: `p90 ${ms(f.p90Ms)} (median ${ms(f.medianMs)}, max ${ms(f.maxMs)}; ${f.changes} changes, polled every ${f.pollMs} ms)`,
+    pass: f.p90Ms <= 1000,
+  };
+}
+
+function dashboardLiveSection(f: DashboardLiveFigures, now: Date): string[] {
+  const early = f.seenBeforeWriteReturned ? ` ${f.seenBeforeWriteReturned} of the ${f.changes} events came before the write's promise resolved (the stream read the item first) and count as 0 ms.` : '';
+  return [
+    DASHBOARD_LIVE_HEADING,
+    '',
+    `Method: ${f.changes} changes, each awaited before the next; time from the ledger write's completion to the \`change\` event on an open /events stream; the stream polls every ${f.pollMs} ms. The dev server as \`tunewire dev\` binds it (\`listenDevServer\`, port 0, token checked) on DynamoDB Local, one job, \`GET /events?job=<id>\` held open by node's fetch from \`event: ready\` on. Each change is a new trial written with \`ledger.putTrial\`, after a pause of one poll interval plus a seeded fraction of another, so the writes land at spread phases of the poll; a change with no event within 10 s fails the bench.${early} Measured ${now.toISOString()}.`,
+    '',
+    '| Figure | Median | p90 | Max | Spread (min..max) |',
+    '| --- | --- | --- | --- | --- |',
+    `| ledger change → \`change\` event | ${ms(f.medianMs)} | ${ms(f.p90Ms)} | ${ms(f.maxMs)} | ${ms(f.minMs)}..${ms(f.maxMs)} |`,
+    `| the write itself (putTrial) | ${ms(f.writeMedianMs)} | ${ms(percentile(f.writeMs, 90))} | ${ms(Math.max(...f.writeMs))} | ${ms(Math.min(...f.writeMs))}..${ms(Math.max(...f.writeMs))} |`,
+    '',
+  ];
 }
 
 export function renderReport(r: BenchResults, now = new Date()): string {
@@ -133,7 +186,7 @@ export function renderReport(r: BenchResults, now = new Date()): string {
     '',
     '| Target | Figure | Verdict |',
     '| --- | --- | --- |',
-    ...verdicts(r).map((v) => `| ${v.target} | ${v.figure} | ${v.pass ? 'pass' : '**FAIL**'} |`),
+    ...verdicts(r).map(verdictRow),
     '',
     '## Detection latency',
     '',
@@ -180,8 +233,9 @@ export function renderReport(r: BenchResults, now = new Date()): string {
     '| --- | --- | --- | --- | --- |',
     ...r.perTrial.map((p) => `| ${n(p.trials)} | ${ms(p.msPerTrial)} | ${p.callsPerTrial.toFixed(4)} | ${p.writesPerTrial.toFixed(2)} | ${p.requestsPerTrial.toFixed(2)} |`),
     '',
+    ...dashboardLiveSection(r.dashboardLive, now),
     ...cliStatusSection(r.cliStatus, now),
-    '## Bundles and cold start',
+    BUNDLES_HEADING,
     '',
     'Method: the deployment bundles themselves: `npx osls package` (serverless.yml\'s esbuild settings: minified, SDK v3 clients bundled and tree-shaken), each zip unpacked. Cold start: that handler.mjs loaded with `await import()` in a fresh node process, median of 5 (module load only; the Lambda runtime\'s own start is not included).',
     '',

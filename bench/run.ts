@@ -4,10 +4,11 @@ import { startDynamoDbLocal } from '../shared/local-stack/dynamodb-local';
 import { compareApiCalls } from './api-calls';
 import { coldStarts, packagedBundles } from './bundles';
 import { measureCliStatus } from './cli-status';
+import { measureDashboardLive, type DashboardLiveFigures } from './dashboard-live';
 import { runTunewireJob, type TunewireJobRun } from './job-run';
 import { measureLatency } from './latency';
 import { perTrial } from './per-trial';
-import { renderReport, spliceCliStatus, verdicts, type BenchResults } from './report';
+import { renderReport, spliceCliStatus, spliceDashboardLive, verdicts, type BenchResults } from './report';
 import { ROOT } from './stack';
 import { measureThroughput } from './throughput';
 import { jobTimeline } from './timeline';
@@ -15,11 +16,13 @@ import { jobTimeline } from './timeline';
 /**
  * `npm run bench`: starts DynamoDB Local (in memory) and the fakes, runs every benchmark, writes
  * BENCHMARKS.md. `TUNEWIRE_BENCH_ONLY=cli-status npm run bench` measures only the CLI's warm and
- * cold `status` and updates that section of BENCHMARKS.md.
+ * cold `status` and updates that section of BENCHMARKS.md; `TUNEWIRE_BENCH_ONLY=dashboard-live` measures
+ * only how soon an open dashboard hears of a ledger change, and updates that section.
  */
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   if (process.env.TUNEWIRE_BENCH_ONLY === 'cli-status') return cliStatusOnly();
+  if (process.env.TUNEWIRE_BENCH_ONLY === 'dashboard-live') return dashboardLiveOnly();
   const started = performance.now();
   const step = (label: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0)} s] ${label}`);
   const dynamo = await startDynamoDbLocal({});
@@ -28,6 +31,9 @@ async function main(): Promise<void> {
     const latency = await measureLatency(dynamo.endpoint);
     step('event throughput');
     const throughput = await measureThroughput(dynamo.endpoint);
+    step('dashboard live updates');
+    const dashboardLive = await measureDashboardLive(dynamo.endpoint);
+    logDashboardLive(dashboardLive);
     const runs: TunewireJobRun[] = [];
     for (const trials of [50, 100, 500, 10_000]) {
       step(`whole job of ${trials} trials`);
@@ -55,6 +61,7 @@ async function main(): Promise<void> {
       bundles,
       coldStarts: cold,
       cliStatus,
+      dashboardLive,
       totalSeconds: (performance.now() - started) / 1000,
     };
     writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderReport(results));
@@ -72,6 +79,27 @@ async function cliStatusOnly(): Promise<void> {
   console.log(`warm status median ${figures.warmMedianMs.toFixed(0)} ms (${figures.warmMs.map((v) => v.toFixed(0)).join(', ')})`);
   console.log(`cold status median ${figures.coldMedianMs.toFixed(0)} ms (${figures.coldMs.map((v) => v.toFixed(0)).join(', ')})`);
   console.log(`cold / warm ${(figures.coldMedianMs / figures.warmMedianMs).toFixed(1)}x; BENCHMARKS.md updated`);
+}
+
+async function dashboardLiveOnly(): Promise<void> {
+  const dynamo = await startDynamoDbLocal({});
+  try {
+    const figures = await measureDashboardLive(dynamo.endpoint);
+    const file = join(ROOT, 'BENCHMARKS.md');
+    writeFileSync(file, spliceDashboardLive(readFileSync(file, 'utf8'), figures));
+    logDashboardLive(figures);
+    console.log('BENCHMARKS.md updated');
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+function logDashboardLive(f: DashboardLiveFigures): void {
+  const each = (values: readonly number[]) => values.map((v) => v.toFixed(0)).join(', ');
+  console.log(`method: ${f.changes} changes, each awaited before the next; time from the ledger write's completion to the \`change\` event on an open /events stream; the stream polls every ${f.pollMs} ms`);
+  console.log(`change → event: median ${f.medianMs.toFixed(0)} ms, p90 ${f.p90Ms.toFixed(0)} ms, max ${f.maxMs.toFixed(0)} ms, spread ${f.minMs.toFixed(0)}..${f.maxMs.toFixed(0)} ms (${each(f.eventMs)})`);
+  console.log(`the write itself: median ${f.writeMedianMs.toFixed(1)} ms (${each(f.writeMs)})`);
+  console.log(`${f.p90Ms <= 1000 ? 'pass' : 'FAIL'}  p90 ≤ 1000 ms (the page updates within a second)${f.seenBeforeWriteReturned ? `; ${f.seenBeforeWriteReturned} events came before the write returned` : ''}`);
 }
 
 await main();
