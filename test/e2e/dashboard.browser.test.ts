@@ -231,6 +231,28 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
     expect(await points('champions')).toBe(1);
   }, 90_000);
 
+  it('asks for the token when it has none (tunewire dev), and again when the one given is refused', async () => {
+    const context = await browser.createBrowserContext();
+    try {
+      const fresh = await context.newPage();
+      await fresh.goto(`${base}/`);
+      await fresh.waitForSelector('form.token input#token');
+      await fresh.type('input#token', 'not-the-token');
+      // the form the page draws again after a 401 is a new one: mark this one to tell them apart
+      await fresh.$eval('form.token', (form) => {
+        (form as HTMLFormElement).dataset.first = 'yes';
+        (form as HTMLFormElement).requestSubmit();
+      });
+      await fresh.waitForSelector('form.token:not([data-first]) input#token');
+      await fresh.$eval('input#token', (input) => ((input as HTMLInputElement).value = ''));
+      await fresh.type('input#token', token);
+      await fresh.$eval('form.token', (form) => (form as HTMLFormElement).requestSubmit());
+      await fresh.waitForSelector(`table#jobs tr[data-job="${jobId}"]`);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('raised no console error, page error or failed request on the way', () => {
     expect(errors).toEqual([]);
   });
