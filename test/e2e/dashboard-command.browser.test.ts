@@ -66,6 +66,8 @@ describe.skipIf(!chromium)('npm start, then tunewire dashboard: the demo study i
   it("shows the demo's job with its plots, and the model's champion history", async () => {
     const page = await browser.newPage();
     const errors = collectPageErrors(page);
+    // a guard against a hang, not a measure: a loaded two-core machine is slow to draw
+    page.setDefaultTimeout(120_000);
     await page.setViewport({ width: 1280, height: 900 });
     await page.goto(address);
     await page.waitForSelector('table#jobs tbody tr[data-job] a');
@@ -82,7 +84,7 @@ describe.skipIf(!chromium)('npm start, then tunewire dashboard: the demo study i
     await page.waitForSelector('table#promotions tbody tr[data-decision="promoted"]');
     expect(await page.$eval('.model-head', (el) => el.textContent)).toContain('champion');
     expect(errors).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it('stops on Ctrl-C with exit code 0', async () => {
     dashboard.kill('SIGINT');

@@ -36,7 +36,7 @@ function studySpec(gate: string): string {
       { name: 'side', type: 'categorical', values: ['left', 'right'] },
     ],
     strategy: 'grid',
-    budget: { maxTrials: 12, parallelTrials: 2 },
+    budget: { maxTrials: 12, parallelTrials: 3 },
     trial: { command: [process.execPath, '-e', script, '{{x}}', '{{side}}', gate], metrics: [{ name: 'score', regex: 'score=([0-9.]+)' }] },
     promotion: { model: MODEL },
   });
@@ -116,9 +116,11 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
 
     browser = await launchBrowser(chromium as string);
     page = await browser.newPage();
+    // a guard against a hang, not a measure: a loaded two-core machine is slow to draw
+    page.setDefaultTimeout(120_000);
     await page.setViewport({ width: 1400, height: 1000 });
     errors = collectPageErrors(page);
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     if (gate && !existsSync(gate)) writeFileSync(gate, '');
@@ -213,23 +215,23 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
   it('shows a new trial live, without a reload, and the promotion that follows', async () => {
     await page.evaluate(() => Object.assign(window, { notReloaded: true }));
     writeFileSync(gate, '');
-    await page.waitForFunction(() => document.querySelector('[data-chart="history"]')?.getAttribute('data-points') === '12', { timeout: 60_000 });
-    await page.waitForFunction(() => document.querySelector('table#trials tbody tr.best td.objective')?.textContent === '61', { timeout: 60_000 });
-    await page.waitForFunction(() => document.querySelector('.job-head .badge')?.textContent === 'succeeded', { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('[data-chart="history"]')?.getAttribute('data-points') === '12', { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('table#trials tbody tr.best td.objective')?.textContent === '61', { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('.job-head .badge')?.textContent === 'succeeded', { timeout: 120_000 });
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect(await page.$eval('#live', (el) => el.getAttribute('data-state'))).toBe('live');
-  }, 90_000);
+  }, 180_000);
 
   it("shows the model: its champion and each promotion decision with its reason", async () => {
     await clickNow(page, `.job-head a[href="#/models/${MODEL}"]`);
-    await page.waitForSelector('table#promotions tbody tr[data-decision="promoted"]', { timeout: 60_000 });
+    await page.waitForSelector('table#promotions tbody tr[data-decision="promoted"]', { timeout: 120_000 });
     const champion = await page.$eval('.model-head', (el) => el.textContent ?? '');
     expect(champion).toContain(jobId);
     expect(champion).toContain('maximize = 61');
     const reason = await page.$eval('table#promotions tbody tr td:last-child', (td) => td.textContent ?? '');
     expect(reason.length).toBeGreaterThan(0);
     expect(await points('champions')).toBe(1);
-  }, 90_000);
+  }, 180_000);
 
   it('asks for the token when it has none (tunewire dev), and again when the one given is refused', async () => {
     const context = await browser.createBrowserContext();
