@@ -110,8 +110,13 @@ describe.skipIf(!chromium)('the dashboard in a real browser (tunewire dev, a rea
     ({ jobId } = await api<{ jobId: string }>('/jobs', { method: 'POST', body: studySpec(gate) }));
     // eleven trials end by themselves; the twelfth waits at its gate
     await until(
-      () => api<{ trials: { status: string }[] }>(`/jobs/${jobId}/trials`),
-      (answer) => answer.trials.filter((t) => t.status === 'succeeded').length === 11 && answer.trials.some((t) => t.status === 'running'),
+      () => api<{ trials: { trialId: string; status: string; failureReason?: string }[] }>(`/jobs/${jobId}/trials`),
+      (answer) => {
+        // a trial that ended otherwise would leave this waiting for ever: say what happened instead
+        const unexpected = answer.trials.filter((t) => t.status !== 'succeeded' && t.status !== 'running' && t.status !== 'pending');
+        if (unexpected.length) throw new Error(`the study's trials did not run as planned: ${JSON.stringify(unexpected)}`);
+        return answer.trials.filter((t) => t.status === 'succeeded').length === 11 && answer.trials.some((t) => t.status === 'running');
+      },
     );
 
     browser = await launchBrowser(chromium as string);
