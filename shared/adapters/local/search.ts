@@ -1,13 +1,47 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldIssue } from '../../domain/errors';
-import type { ParameterSpec, Scale, TuningSpec } from '../../domain/spec';
+import type { Goal, ParameterSpec, Scale, TuningSpec } from '../../domain/spec';
 
-/** The local engine's search strategies; bayesian and hyperband belong to the managed services. */
-export const LOCAL_STRATEGIES = ['grid', 'random'] as const;
+/**
+ * The local engine's search strategies. grid and random draw their points up front (a resumed run
+ * skips the point indexes that finished); bayesian asks a `Sampler` for each next point, from the
+ * results so far. hyperband belongs to SageMaker.
+ */
+export const LOCAL_STRATEGIES = ['grid', 'random', 'bayesian'] as const;
 export type LocalStrategy = (typeof LOCAL_STRATEGIES)[number];
 
 /** One trial's tuned values, as strings (the way every provider passes hyperparameters). */
 export type ParameterPoint = Readonly<Record<string, string>>;
+
+/** A finished trial as a sampler sees it; `value` undefined: it failed, or reported no objective. */
+export interface TrialResult {
+  readonly point: ParameterPoint;
+  readonly value: number | undefined;
+}
+
+/**
+ * A search that learns from results (TPE): asked for one point at a time, with the finished
+ * trials and the points of the trials still running (so it does not suggest them twice).
+ * `index` numbers the suggestion within the job (0-based), so a seeded sampler repeats.
+ *
+ * @example const point = sampler.suggest([{ point: { x: '2' }, value: 0.9 }], [{ x: '3' }], 2);
+ */
+export interface Sampler {
+  suggest(finished: readonly TrialResult[], pending: readonly ParameterPoint[], index: number): ParameterPoint;
+}
+
+/** What a sampler is built from: the search space, the goal and the job's seed. */
+export type SamplerFactory = (parameters: readonly ParameterSpec[], options: { readonly goal: Goal; readonly seed: number }) => Sampler;
+
+/** The field issue of a strategy the local engine does not run; undefined for the ones it does. */
+export function strategyIssue(spec: TuningSpec): FieldIssue | undefined {
+  if ((LOCAL_STRATEGIES as readonly string[]).includes(spec.strategy)) return undefined;
+  const local = `the local engine searches with ${LOCAL_STRATEGIES.join(', ')}`;
+  if (spec.strategy === 'hyperband') {
+    return { path: 'strategy', message: `hyperband runs on SageMaker only (its Hyperband strategy); ${local}, and stops trials that fall behind with earlyStopping: auto` };
+  }
+  return { path: 'strategy', message: `${local}, not ${spec.strategy}` };
+}
 
 /** A uniform number in [0, 1). */
 export type Rng = () => number;
@@ -28,7 +62,7 @@ export function createRng(seed: number): Rng {
 }
 
 /**
- * The search seed: `labels.seed` when the spec has one (a number, or any text, hashed), so runs
+ * The search seed: `labels.seed` when the spec has one (a number, or other text, hashed), so runs
  * repeat; otherwise a fresh random one.
  */
 export function resolveSeed(spec: TuningSpec): number {
@@ -115,6 +149,15 @@ function clamp(x: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, x));
 }
 
+/**
+ * A double as the search writes it: six significant digits, clamped into [min, max] (the rule
+ * `sampleParameter` applies; samplers that draw their own numbers format them with this).
+ * @example formatDouble(0.123456789, 0, 1); // '0.123457'
+ */
+export function formatDouble(value: number, min: number, max: number): string {
+  return String(clamp(Number(value.toPrecision(6)), min, max));
+}
+
 /** One random value of a parameter, as a string. */
 export function sampleParameter(p: ParameterSpec, rng: Rng): string {
   switch (p.type) {
@@ -139,7 +182,7 @@ export function* randomPoints(parameters: readonly ParameterSpec[], rng: Rng): G
 }
 
 /**
- * The points the local engine will try, at most `budget.maxTrials`; a grid stops when exhausted.
+ * The points grid or random search will try, at most `budget.maxTrials`; a grid stops when exhausted.
  * Validate first (`searchIssues`): a double on a grid throws here.
  *
  * @example for (const point of searchPoints(spec, resolveSeed(spec))) run(point);
