@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // A real (small) trainer for the local provider: a random forest on the iris data set, scored by
-// seeded stratified k-fold cross-validation. The local engine reads the last line's metric with
-// the regex in spec.yaml, as SageMaker reads a training job's log with MetricDefinitions.
+// seeded stratified k-fold cross-validation. The local engine reads the metric with the regex in
+// spec.yaml, as SageMaker reads a training job's log with MetricDefinitions. After each fold it
+// prints the mean accuracy of the folds so far as `validation:accuracy=<mean> step=<fold>`: the
+// intermediate values `earlyStopping: auto` judges; the last one is the full CV mean.
 //
 //   node examples/iris-forest/train.mjs --trees 20 --max-depth 3 --max-features 2 --sample-ratio 0.8 --seed 7
 //
@@ -118,6 +120,8 @@ const accuracy = (forest, rows) => {
   return predicted.filter((p, n) => p === y[rows[n]]).length / rows.length;
 };
 
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 const started = Date.now();
 console.log(
   `training random forest: trees=${trees} max_depth=${maxDepth} max_features=${maxFeatures} sample_ratio=${sampleRatio} min_samples=${minSamples} folds=${folds} seed=${seed}`,
@@ -131,8 +135,8 @@ for (const [f, fold] of stratifiedFolds(y, folds, random).entries()) {
   scores.push(score);
   trainScores.push(accuracy(forest, fold.train));
   console.log(`fold ${f + 1}/${folds}: train_rows=${fold.train.length} validation_rows=${fold.test.length} accuracy=${score.toFixed(4)}`);
+  console.log(`validation:accuracy=${mean(scores).toFixed(4)} step=${f + 1}`);
 }
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const modelDir = process.env.TUNEWIRE_MODEL_DIR;
 if (modelDir) {
@@ -146,4 +150,3 @@ if (modelDir) {
 }
 console.log(`elapsed_ms=${Date.now() - started}`);
 console.log(`train:accuracy=${mean(trainScores).toFixed(4)}`);
-console.log(`validation:accuracy=${mean(scores).toFixed(4)}`);

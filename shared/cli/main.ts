@@ -24,6 +24,7 @@ import { JobInterruptedError, waitForJob } from './wait';
 import { attendJob, type AttendResult } from './attend';
 import { EXIT, gridWarning, jobExitCode, outcomeLine, promotionLine } from './outcome';
 import { anchorTrialCwd } from './spec-file';
+import { comparisonLine, runRandomBaseline, summarizeSearch } from './demo-comparison';
 import { gridSize } from '../adapters/local/search';
 import { registerServiceCommands } from './service-commands';
 import { registerLogsCommand } from './logs';
@@ -463,6 +464,13 @@ export function buildProgram(ctx: Context): Command {
         io.line(outcomeLine(final));
         io.line(best ? `best trial: ${best.trialId} ${spec.objective.metric}=${best.objectiveValue} (${hyper(best)})` : 'best trial: none');
         if (promotion) io.line(promotionLine(promotion, Boolean(await stack.deps.ledger.getChampion(promotion.model))));
+        if (spec.provider === 'local' && spec.strategy === 'bayesian' && final.status === 'succeeded') {
+          // The honest yardstick: the same budget searched at random, run here (about 8 s for iris on
+          // two cores; cut off at 20 s), not recorded.
+          io.line(`comparing: random search of the same ${spec.budget.maxTrials} trials and seed, run here and not recorded...`);
+          const random = await runRandomBaseline(spec, { env: ctx.env, timeoutMs: 20_000 });
+          io.line(comparisonLine(random, summarizeSearch(await stack.deps.ledger.listTrials(final.jobId), spec.objective.goal)));
+        }
         io.line(`see: tunewire status ${final.jobId} | tunewire trials ${final.jobId} | tunewire champion ${spec.promotion?.model ?? spec.name}`);
       }),
     );

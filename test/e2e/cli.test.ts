@@ -93,7 +93,7 @@ describe('tunewire CLI', () => {
   it('renders the local plan as JSON', async () => {
     const result = await tunewire(['render', 'examples/iris-forest/spec.yaml', '--provider', 'local'], env);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ strategy: 'random', maxTrials: 12, parallelTrials: 3 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ strategy: 'bayesian', maxTrials: 12, parallelTrials: 3 });
   });
 
   it('submits, then shows status, trials, champion and replays events against the ledger', async () => {
@@ -299,7 +299,7 @@ describe('tunewire CLI', () => {
   it('renders with the spec\'s own provider when --provider is not given', async () => {
     const result = await tunewire(['render', 'examples/iris-forest/spec.yaml'], env);
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ strategy: 'random', cwd: join(ROOT, 'examples', 'iris-forest') });
+    expect(JSON.parse(result.stdout)).toMatchObject({ strategy: 'bayesian', cwd: join(ROOT, 'examples', 'iris-forest') });
   });
 
   it('runs trial commands from the spec file\'s folder', async () => {

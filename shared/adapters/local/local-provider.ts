@@ -18,11 +18,15 @@ import {
   localTrialSpecIssues,
   parseLocalTrialSpec,
   placeholdersOf,
+  readMetric,
   type CompiledMetric,
   type LocalTrialSpec,
+  type MetricReport,
 } from './local-trial-spec';
+import { MedianStoppingRule, type MedianStop } from './early-stopping';
 import { readLogTail } from './log-tail';
-import { LOCAL_STRATEGIES, resolveSeed, searchIssues, searchPoints, type ParameterPoint } from './search';
+import { pointSource } from './samplers';
+import { resolveSeed, searchIssues, strategyIssue, type ParameterPoint } from './search';
 
 // ---------------------------------------------------------------------------------------------
 // The local engine's own vocabulary and event envelope. Like a vendor's, it stops at this adapter:
@@ -242,8 +246,9 @@ const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * The local engine: a real tuning run on one machine. Trials are child processes (no shell) whose
- * metrics are read from their output with regexes; grid or random search; parallel trials, failure
- * budget, runtime budget and target objective as the managed services have them.
+ * metrics are read from their output with regexes; grid, random or bayesian search; median early
+ * stopping; parallel trials, failure budget, runtime budget and target objective as the managed
+ * services have them.
  *
  * @example
  *   const provider = new LocalProvider({ workDir: '.tunewire', emit: async (e) => bus.put(e) });
@@ -276,10 +281,8 @@ export class LocalProvider implements TuningProvider {
   validate(spec: TuningSpec, options: LocalRunOptions = {}): void {
     const issues: FieldIssue[] = [];
     if (spec.provider !== 'local') issues.push({ path: 'provider', message: `is "${spec.provider}", not local` });
-    if (!(LOCAL_STRATEGIES as readonly string[]).includes(spec.strategy)) {
-      issues.push({ path: 'strategy', message: `the local engine searches with ${LOCAL_STRATEGIES.join(' or ')}, not ${spec.strategy}` });
-    }
-    if (spec.earlyStopping !== 'off') issues.push({ path: 'earlyStopping', message: 'must be off: the local engine does not stop trials early' });
+    const strategy = strategyIssue(spec);
+    if (strategy) issues.push(strategy);
     if (spec.warmStart) issues.push({ path: 'warmStart', message: 'is not supported by the local engine' });
     issues.push(...searchIssues(spec));
     const trialIssues = localTrialSpecIssues(spec);
@@ -806,13 +809,17 @@ interface RunSettings {
 }
 
 type HaltReason = 'stop' | 'runtime' | 'target' | 'failures';
+/** stop: the job is ending; timeout: trial.timeoutSeconds; early: the early-stopping rule. */
+type KillReason = 'stop' | 'timeout' | 'early';
 
 interface ActiveTrial {
   readonly trialId: string;
   readonly finished: Promise<void>;
   child?: ChildProcess;
   /** Why the engine is ending it; the first reason wins. */
-  killReason?: 'stop' | 'timeout';
+  killReason?: KillReason;
+  /** Why the early-stopping rule ended it. */
+  earlyStop?: MedianStop;
   killTimer?: NodeJS.Timeout;
   exited: boolean;
 }
@@ -824,6 +831,7 @@ interface TrialOutcome {
   readonly signal?: string | null;
   /** The trial's last non-blank output line. */
   readonly lastLine?: string;
+  readonly stoppedEarly?: boolean;
 }
 
 /**
@@ -841,12 +849,15 @@ class JobRun {
   /** Trials finished when the target objective was first reached. */
   private targetReachedAfter = 0;
   private readonly spec: TuningSpec;
+  /** earlyStopping auto; a resumed run starts it afresh (the journal keeps no curves). */
+  private readonly stopper: MedianStoppingRule | undefined;
 
   constructor(
     private readonly journal: JobJournal,
     private readonly settings: RunSettings,
   ) {
     this.spec = journal.state.spec;
+    this.stopper = this.spec.earlyStopping === 'auto' ? new MedianStoppingRule({ goal: this.spec.objective.goal }) : undefined;
     // A resumed run counts what finished before it; trials lost with the old engine do not count.
     for (const trial of journal.state.trials) {
       if (trial.status === 'FAILED') this.failedCount++;
@@ -888,18 +899,15 @@ class JobRun {
         if (existsSync(this.settings.stopMarker)) void this.halt('stop');
       }, STOP_POLL_MS);
 
-      // The search repeats from its seed; a resumed run skips the points whose trials finished.
-      const points = searchPoints(this.spec, this.journal.state.seed);
+      // The search repeats from its seed; a resumed run goes on from what finished (samplers.ts).
       const trials = this.journal.state.trials;
-      const done = new Set(trials.filter((t) => !t.lost).map(pointOf));
+      const nextPoint = pointSource(this.spec, this.journal.state.seed, () => trials.map((t) => ({ ...t, point: pointOf(t) })));
       let index = trials.reduce((most, t) => Math.max(most, trialNumber(t)), 0);
-      let point = -1;
       for (;;) {
         while (this.haltReason === undefined && this.active.size < budget.parallelTrials) {
-          const next = points.next();
-          if (next.done) break;
-          if (done.has(++point)) continue;
-          this.launch(++index, next.value, point);
+          const next = nextPoint();
+          if (!next) break;
+          this.launch(++index, next.point, next.pointIndex);
         }
         if (this.active.size === 0) break;
         await Promise.race([...this.active.values()].map((t) => t.finished));
@@ -991,9 +999,12 @@ class JobRun {
     }
 
     const objective = reader.objectiveValue();
+    if (outcome.status === 'COMPLETED') this.stopper?.complete(entry.trialId);
+    else this.stopper?.discard(entry.trialId);
     await this.journal.change(
       (_seq, at) => {
         record.status = outcome.status;
+        record.stoppedEarly = outcome.stoppedEarly === true;
         record.endedAt = at;
         record.metrics = reader.lastValues();
         // A failed trial has no objective (its reported values stay in `metrics`).
@@ -1082,7 +1093,8 @@ class JobRun {
       entry.child = child;
 
       const onLine = (stream: 'stdout' | 'stderr') => (line: string) => {
-        reader.scan(line);
+        const report = reader.scan(line);
+        if (report) this.judge(entry, report);
         logFile.write(`${stream === 'stderr' ? '! ' : ''}${line}\n`);
         if (line.trim()) {
           tail.push(line.trim());
@@ -1132,12 +1144,22 @@ class JobRun {
     });
   }
 
+  /** Early stopping: a trial whose objective falls behind the completed trials' median is ended. */
+  private judge(entry: ActiveTrial, report: Required<MetricReport>): void {
+    // a trial that has exited, or is already being ended, is past judging
+    if (!this.stopper || entry.exited || entry.killReason) return;
+    const verdict = this.stopper.report(entry.trialId, report.step, report.value);
+    if (!verdict) return;
+    entry.earlyStop = verdict;
+    this.terminate(entry, 'early');
+  }
+
   private logPath(trialId: string): string {
     return join(this.settings.jobDir, 'logs', `${trialId}.log`);
   }
 
   /** SIGTERM to the trial's process group, SIGKILL after the grace period if it is still there. */
-  private terminate(entry: ActiveTrial, reason: 'stop' | 'timeout'): void {
+  private terminate(entry: ActiveTrial, reason: KillReason): void {
     entry.killReason ??= reason;
     const child = entry.child;
     if (!child || child.pid === undefined || entry.exited || entry.killTimer) return;
@@ -1164,6 +1186,11 @@ class JobRun {
       const why = this.haltReason === 'runtime' ? 'the job reached budget.maxRuntimeSeconds' : 'the job was stopped';
       return { status: 'STOPPED', failureReason: `stopped: ${why}`, ...facts };
     }
+    if (entry.killReason === 'early') {
+      const stop = entry.earlyStop;
+      const why = stop ? `: at step ${stop.step} its best ${stop.best} was worse than the median ${Number(stop.median.toPrecision(6))} of ${stop.trials} completed trial(s)` : '';
+      return { status: 'STOPPED', stoppedEarly: true, failureReason: `stopped early (earlyStopping: auto)${why}`, ...facts };
+    }
     if (entry.killReason === 'timeout') {
       return { status: 'FAILED', failureReason: `timed out after ${this.settings.trial.timeoutSeconds} s (trial.timeoutSeconds)`, ...facts };
     }
@@ -1176,10 +1203,15 @@ class JobRun {
   }
 }
 
-/** Reads metric values from trial output lines; the objective under the spec's measurement selection. */
+/**
+ * Reads metric values from trial output lines; the objective under the spec's measurement
+ * selection. Each objective value is also an intermediate report: at the step its regex captured,
+ * or else the step after the last one (the first report is step 1).
+ */
 class MetricReader {
   private readonly last: Record<string, number> = {};
   private objective: number | undefined;
+  private step = 0;
 
   constructor(
     private readonly metrics: readonly CompiledMetric[],
@@ -1188,16 +1220,20 @@ class MetricReader {
     private readonly selection: 'best' | 'last',
   ) {}
 
-  scan(line: string): void {
+  /** Takes one line; returns the objective's report when the line has one. */
+  scan(line: string): Required<MetricReport> | undefined {
+    let report: Required<MetricReport> | undefined;
     for (const metric of this.metrics) {
-      const match = metric.pattern.exec(line);
-      if (!match) continue;
-      const value = Number.parseFloat(match[1] ?? '');
-      if (!Number.isFinite(value)) continue;
+      const read = readMetric(metric, line);
+      if (!read) continue;
+      const value = read.value;
       this.last[metric.name] = value;
       if (metric.name !== this.objectiveMetric) continue;
       if (this.selection === 'last' || this.objective === undefined || isBetter(this.goal, value, this.objective)) this.objective = value;
+      this.step = read.step ?? this.step + 1;
+      report = { value, step: this.step };
     }
+    return report;
   }
 
   objectiveValue(): number | undefined {

@@ -5,6 +5,8 @@ import { zodIssues, type TuningSpec } from '../../domain/spec';
 /**
  * The spec's `trial` section for the local engine: a command run once per trial, and metric
  * regexes read from its output, as SageMaker's MetricDefinitions read a training job's log.
+ * Every match of the objective metric is an intermediate value for early stopping; a regex may
+ * name the step it was taken at with a named group `(?<step>…)` (otherwise the n-th match is step n).
  *
  * @example
  *   trial:
@@ -36,7 +38,24 @@ export type LocalMetricDefinition = LocalTrialSpec['metrics'][number];
 /** A metric definition with its regex compiled: capture group 1 is the value. */
 export interface CompiledMetric {
   readonly name: string;
+  /** The regex with its step group, when it has one, made non-capturing: group 1 is always the value. */
   readonly pattern: RegExp;
+  /** The regex as written, when it has a `(?<step>…)` group. */
+  readonly stepPattern?: RegExp;
+}
+
+/** One value a trial reported; `step` when the regex captured one. */
+export interface MetricReport {
+  readonly value: number;
+  readonly step?: number;
+}
+
+/** The named group that carries a report's step, e.g. `loss=([0-9.]+) epoch=(?<step>\d+)`. */
+const STEP_GROUP = '(?<step>';
+
+/** The regex source without its step group's capture: what is left must capture the value alone. */
+function withoutStepGroup(source: string): string {
+  return source.split(STEP_GROUP).join('(?:');
 }
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -78,14 +97,20 @@ export function localTrialSpecIssues(spec: TuningSpec): FieldIssue[] {
     const first = seen.get(metric.name);
     if (first !== undefined) issues.push({ path: `trial.metrics[${i}].name`, message: `repeats the name of trial.metrics[${first}]` });
     else seen.set(metric.name, i);
-    let regex: RegExp;
     try {
-      regex = new RegExp(metric.regex);
+      new RegExp(metric.regex);
     } catch (error) {
       issues.push({ path: `trial.metrics[${i}].regex`, message: `is not a valid regular expression: ${(error as Error).message}` });
       return;
     }
-    const groups = captureGroupCount(regex);
+    // a step group may ride along; the value still needs a group of its own
+    let groups: number;
+    try {
+      groups = captureGroupCount(new RegExp(withoutStepGroup(metric.regex)));
+    } catch (error) {
+      issues.push({ path: `trial.metrics[${i}].regex`, message: `is not a valid regular expression without its step group: ${(error as Error).message}` });
+      return;
+    }
     if (groups !== 1) {
       issues.push({ path: `trial.metrics[${i}].regex`, message: `must have exactly one capture group for the value (has ${groups})` });
     }
@@ -113,5 +138,26 @@ export function parseLocalTrialSpec(spec: TuningSpec, subject = 'spec'): LocalTr
 }
 
 export function compileMetrics(trial: LocalTrialSpec): CompiledMetric[] {
-  return trial.metrics.map((m) => ({ name: m.name, pattern: new RegExp(m.regex) }));
+  return trial.metrics.map((m) => ({
+    name: m.name,
+    pattern: new RegExp(withoutStepGroup(m.regex)),
+    ...(m.regex.includes(STEP_GROUP) ? { stepPattern: new RegExp(m.regex) } : {}),
+  }));
+}
+
+/**
+ * The value a line reports for a metric, and its step when the regex names one; undefined when
+ * the line does not match or the value is not a finite number. A step that is not a finite
+ * number is left out (the report then counts as the next step).
+ *
+ * @example readMetric(compileMetrics(trial)[0], 'validation:accuracy=0.91 step=3') // { value: 0.91, step: 3 }
+ */
+export function readMetric(metric: CompiledMetric, line: string): MetricReport | undefined {
+  const match = metric.pattern.exec(line);
+  if (!match) return undefined;
+  const value = Number.parseFloat(match[1] ?? '');
+  if (!Number.isFinite(value)) return undefined;
+  const raw = metric.stepPattern?.exec(line)?.groups?.['step'];
+  const step = raw === undefined ? Number.NaN : Number.parseFloat(raw);
+  return Number.isFinite(step) ? { value, step } : { value };
 }

@@ -130,14 +130,14 @@ describe('LocalProvider', () => {
       expect(issues(inlineSpec('console.log("score=1")'))).toEqual([]);
     });
 
-    it('supports grid and random only', () => {
-      expect(issues(inlineSpec('', { strategy: 'bayesian' }))).toEqual(['strategy']);
+    it('searches with grid, random and bayesian, and refuses hyperband', () => {
+      expect(issues(inlineSpec('', { strategy: 'bayesian' }))).toEqual([]);
       expect(issues(inlineSpec('', { strategy: 'hyperband' }))).toEqual(['strategy']);
       expect(issues(inlineSpec('', { strategy: 'random' }))).toEqual([]);
     });
 
-    it('refuses early stopping and warm start', () => {
-      expect(issues(inlineSpec('', { earlyStopping: 'auto' }))).toEqual(['earlyStopping']);
+    it('takes early stopping, and refuses warm start', () => {
+      expect(issues(inlineSpec('', { earlyStopping: 'auto' }))).toEqual([]);
       expect(issues(inlineSpec('', { warmStart: { from: ['parent'], type: 'transfer_learning' } }))).toEqual(['warmStart']);
     });
 
