@@ -5,6 +5,7 @@ import type { CliStatusFigures } from './cli-status';
 import type { DashboardLiveFigures } from './dashboard-live';
 import type { LatencyFigures } from './latency';
 import type { PerTrialRow } from './per-trial';
+import { bayesianNotWorse, OVERHEAD_TARGET_MS, REACH_TARGETS, STOPPING_SAVING_TARGET, type FunctionFigures, type SearchQualityFigures, type StoppingRow } from './search-quality';
 import { percentile } from './stats';
 import type { ThroughputRow } from './throughput';
 import { PARALLEL_TRIALS, TRIAL_MINUTES } from './timeline';
@@ -18,6 +19,7 @@ export interface BenchResults {
   readonly coldStarts: readonly ColdStartRow[];
   readonly cliStatus: CliStatusFigures;
   readonly dashboardLive: DashboardLiveFigures;
+  readonly searchQuality: SearchQualityFigures;
   readonly totalSeconds: number;
 }
 
@@ -60,6 +62,7 @@ export function verdicts(r: BenchResults): Verdict[] {
   });
   out.push(cliStatusVerdict(r.cliStatus));
   out.push(dashboardLiveVerdict(r.dashboardLive));
+  out.push(...searchQualityVerdicts(r.searchQuality));
   return out;
 }
 
@@ -96,7 +99,7 @@ function cliStatusSection(f: CliStatusFigures, now: Date): string[] {
  * untouched: `TUNEWIRE_BENCH_ONLY=cli-status npm run bench` refreshes this figure alone.
  */
 export function spliceCliStatus(markdown: string, f: CliStatusFigures, now = new Date()): string {
-  return spliceSection(markdown, { target: CLI_STATUS_TARGET, verdict: cliStatusVerdict(f), heading: CLI_STATUS_HEADING, section: cliStatusSection(f, now), before: BUNDLES_HEADING });
+  return spliceSection(markdown, { verdicts: [cliStatusVerdict(f)], heading: CLI_STATUS_HEADING, section: cliStatusSection(f, now), before: BUNDLES_HEADING });
 }
 
 /**
@@ -104,29 +107,38 @@ export function spliceCliStatus(markdown: string, f: CliStatusFigures, now = new
  * the rest untouched: `TUNEWIRE_BENCH_ONLY=dashboard-live npm run bench` refreshes this figure alone.
  */
 export function spliceDashboardLive(markdown: string, f: DashboardLiveFigures, now = new Date()): string {
-  return spliceSection(markdown, { target: DASHBOARD_LIVE_TARGET, verdict: dashboardLiveVerdict(f), heading: DASHBOARD_LIVE_HEADING, section: dashboardLiveSection(f, now), before: CLI_STATUS_HEADING });
+  return spliceSection(markdown, { verdicts: [dashboardLiveVerdict(f)], heading: DASHBOARD_LIVE_HEADING, section: dashboardLiveSection(f, now), before: CLI_STATUS_HEADING });
 }
 
 interface SplicedSection {
-  /** The target row's first cell, by which an existing row is found. */
-  readonly target: string;
-  readonly verdict: Verdict;
+  /** The section's target rows; an existing row is found by its first cell, the target. */
+  readonly verdicts: readonly Verdict[];
   readonly heading: string;
   readonly section: readonly string[];
-  /** Where a section not yet in the file goes: before this heading, or at the end without it. */
-  readonly before: string;
+  /** Where a section not yet in the file goes: before this heading; at the end when absent (or not found). */
+  readonly before?: string;
+  /** Whether a target row is this section's: such rows of an earlier run that no verdict replaces (a target reworded) are dropped. */
+  readonly ownsTarget?: (target: string) => boolean;
 }
 
 function spliceSection(markdown: string, s: SplicedSection): string {
-  const lines = markdown.split('\n');
-  const row = verdictRow(s.verdict);
-  const existing = lines.findIndex((l) => l.startsWith(`| ${s.target} |`));
-  if (existing >= 0) lines[existing] = row;
-  else {
-    const targets = lines.indexOf('## Targets');
-    let end = targets + 1;
-    while (end < lines.length && !(lines[end - 1]?.startsWith('|') && !lines[end]?.startsWith('|'))) end++;
-    lines.splice(end, 0, row);
+  const current = new Set(s.verdicts.map((v) => v.target));
+  const stale = (line: string) => {
+    if (!s.ownsTarget || !line.startsWith('| ')) return false;
+    const target = line.slice(2, line.indexOf(' |', 2));
+    return s.ownsTarget(target) && !current.has(target);
+  };
+  const lines = markdown.split('\n').filter((l) => !stale(l));
+  for (const verdict of s.verdicts) {
+    const row = verdictRow(verdict);
+    const existing = lines.findIndex((l) => l.startsWith(`| ${verdict.target} |`));
+    if (existing >= 0) lines[existing] = row;
+    else {
+      const targets = lines.indexOf('## Targets');
+      let end = targets + 1;
+      while (end < lines.length && !(lines[end - 1]?.startsWith('|') && !lines[end]?.startsWith('|'))) end++;
+      lines.splice(end, 0, row);
+    }
   }
   const start = lines.indexOf(s.heading);
   if (start >= 0) {
@@ -134,8 +146,13 @@ function spliceSection(markdown: string, s: SplicedSection): string {
     if (next < 0) next = lines.length;
     lines.splice(start, next - start, ...s.section);
   } else {
-    const before = lines.indexOf(s.before);
-    lines.splice(before >= 0 ? before : lines.length, 0, ...s.section);
+    const before = s.before === undefined ? -1 : lines.indexOf(s.before);
+    if (before >= 0) lines.splice(before, 0, ...s.section);
+    else {
+      // at the end, after the file's last non-empty line, keeping one trailing newline
+      while (lines.length > 0 && lines.at(-1) === '') lines.pop();
+      lines.push('', ...s.section);
+    }
   }
   return lines.join('\n');
 }
@@ -249,6 +266,127 @@ export function renderReport(r: BenchResults, now = new Date()): string {
         })
       : ['| (none) | | | |']),
     '',
+    ...searchQualitySection(r.searchQuality, now),
   );
   return lines.join('\n');
+}
+
+const SEARCH_QUALITY_HEADING = '## Search quality';
+/** How this section's target rows begin, so rows of an earlier run with other wording are replaced, not kept beside. */
+const SEARCH_QUALITY_TARGET_OPENINGS = ["Bayesian reaches random's", "Bayesian's median best", 'TPE suggestion', 'Median stopping saves'] as const;
+/** Where the plot is written, relative to the repository root (and to BENCHMARKS.md). */
+export const SEARCH_PLOT_PATH = 'docs/bench-search.svg';
+
+/** A function value: four significant digits, fewer decimals for large values. */
+const fv = (v: number) => (!Number.isFinite(v) ? '-' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+function reachVerdict(f: FunctionFigures, target: number, seeds: number): Verdict {
+  const bayesian = f.strategies.find((s) => s.strategy === 'bayesian');
+  const random = f.strategies.find((s) => s.strategy === 'random');
+  const reach = bayesian?.trialsToReachRandom;
+  const medians = `bayesian's median best ${fv(bayesian?.median.at(-1) ?? Number.NaN)} at ${f.trials}, random's ${fv(random?.median.at(-1) ?? Number.NaN)}`;
+  return {
+    target: `Bayesian reaches random's median best-of-${f.trials} within ${target} trials on ${f.name} (median curve of ${seeds} seeds)`,
+    figure: `${reach === undefined ? `not within ${f.trials}` : reach} trials (${medians})`,
+    pass: reach !== undefined && reach <= target,
+  };
+}
+
+function stoppingVerdict(row: StoppingRow, e: SearchQualityFigures['earlyStopping'], which: string): Verdict {
+  const worse = row.medianBestWith - row.medianBestWithout; // the curves are losses: above is worse
+  return {
+    target: `Median stopping saves ≥ ${STOPPING_SAVING_TARGET * 100}% of trial time at an equal median best (learning curves, ${which})`,
+    figure: `${pct(row.saved)} of steps saved (${row.stepsWith.toLocaleString('en-US')} vs ${row.stepsWithout.toLocaleString('en-US')}); median best ${fv(row.medianBestWith)} vs ${fv(row.medianBestWithout)} without (tolerance ${fv(e.tolerance)})`,
+    pass: row.saved >= STOPPING_SAVING_TARGET && worse <= e.tolerance,
+  };
+}
+
+export function searchQualityVerdicts(f: SearchQualityFigures): Verdict[] {
+  const out: Verdict[] = [];
+  for (const fn of f.functions) {
+    const target = REACH_TARGETS[fn.name];
+    if (target !== undefined) out.push(reachVerdict(fn, target, f.seeds));
+  }
+  const each = f.functions.map((fn) => ({ fn, ...bayesianNotWorse(fn) }));
+  out.push({
+    target: `Bayesian's median best after 50 trials never worse than random's (every function, ${f.seeds} seeds)`,
+    figure: each.map((e) => `${e.fn.name} ${fv(e.bayesian)} vs ${fv(e.random)}${e.pass ? '' : ' (worse)'}`).join('; '),
+    pass: each.every((e) => e.pass),
+  });
+  const o = f.overhead;
+  out.push({
+    target: `TPE suggestion < ${OVERHEAD_TARGET_MS} ms per trial at 1,000 finished trials (6 parameters, wall clock, median of ${o.rounds} rounds)`,
+    figure: `${ms(o.medianMs)} (rounds ${ms(Math.min(...o.msPerSuggest))}..${ms(Math.max(...o.msPerSuggest))}; CPU time ${ms(o.cpuMedianMs)}; load average ${o.loadAverage.toFixed(1)} on ${o.cores} cores)`,
+    pass: o.medianMs < OVERHEAD_TARGET_MS,
+  });
+  for (const row of f.earlyStopping.rows) {
+    out.push(stoppingVerdict(row, f.earlyStopping, row.sampler === 'random' ? 'the same random points with and without' : 'the bayesian sampler, as `strategy: bayesian` runs it'));
+  }
+  return out;
+}
+
+function functionTable(fn: FunctionFigures): string[] {
+  const at = (curve: readonly number[], n: number) => curve[Math.min(n, curve.length) - 1] ?? Number.NaN;
+  const cell = (s: FunctionFigures['strategies'][number], n: number) => `${fv(at(s.median, n))} (${fv(at(s.q25, n))}..${fv(at(s.q75, n))})`;
+  const counts = [10, 25, fn.trials];
+  return [
+    `### ${fn.name}`,
+    '',
+    `${fn.about}${fn.note ? `; ${fn.note}` : ''}.`,
+    '',
+    `| Strategy | ${counts.map((n) => `Median best @${n} (q25..q75)`).join(' | ')} | Trials to reach random's median best-of-${fn.trials} | Time |`,
+    `| --- | ${counts.map(() => '---').join(' | ')} | --- | --- |`,
+    ...fn.strategies.map((s) =>
+      s.notApplicable
+        ? `| ${s.strategy} | ${s.notApplicable} | ${counts.map(() => '').join(' | ')} | |`
+        : `| ${s.strategy} | ${counts.map((n) => cell(s, n)).join(' | ')} | ${s.trialsToReachRandom ?? `not within ${fn.trials}`} | ${n(s.seconds, 1)} s |`,
+    ),
+    '',
+  ];
+}
+
+function searchQualitySection(f: SearchQualityFigures, now: Date): string[] {
+  const o = f.overhead;
+  const e = f.earlyStopping;
+  const each = (values: readonly number[]) => values.map((v) => ms(v)).join(', ');
+  return [
+    SEARCH_QUALITY_HEADING,
+    '',
+    `Method: in process (bench/search-quality.ts, bench/test-functions.ts), no DynamoDB. Each function is a tuning spec's parameter list (run through \`parseSpec\`); each strategy runs ${f.seeds} seeds (1..${f.seeds}) of ${f.functions[0]?.trials ?? 50} trials, one at a time. random: search.ts \`randomPoints\` with \`createRng(seed)\`. grid: \`gridPoints\` in its order, only where every parameter is integer, discrete or categorical (a double has no grid: "n/a"). bayesian: \`TpeSampler\` with its defaults (10 random startup trials, 24 candidates), \`suggest(finished, [], index)\`. bayesian, 3 in parallel: the oldest of 3 running trials finishes next and its slot gets a suggestion that sees the other two as pending (the constant liar). Best so far after n trials: the best value among the first n (for the noisy function, the noiseless value of the point whose noisy value is best so far). Median and quartiles are nearest-rank over the seeds at each n. Trials to reach: the first n at which the strategy's median best-so-far is at least as good as random's median best after all trials. Measured ${now.toISOString()}; ${n(f.seconds)} s in all.`,
+    '',
+    `![Best so far against trials, median and 25–75% band per strategy, one panel per function](${SEARCH_PLOT_PATH})`,
+    '',
+    ...f.functions.flatMap(functionTable),
+    '### Suggestion overhead',
+    '',
+    `Method: one \`TpeSampler\` over Hartmann-6's ${o.parameters} doubles, given ${n(o.finished)} finished random trials (and, interleaved in the same rounds, ${o.smallFinished}); after a warm-up batch of each, ${o.rounds} rounds, each timing ${o.callsPerRound} \`suggest\` calls at ${n(o.finished)} then ${o.callsPerRound} at ${o.smallFinished}; the figure is the median round's mean per call. Wall clock (performance.now) is the target's figure; the process's CPU time (user + system) is beside it, since other processes shared the machine (1-minute load average ${o.loadAverage.toFixed(1)} on ${o.cores} cores when the rounds ended).`,
+    '',
+    '| Finished trials | Median per suggest | Each round | CPU time per suggest (median) |',
+    '| --- | --- | --- | --- |',
+    `| ${n(o.finished)} | ${ms(o.medianMs)} | ${each(o.msPerSuggest)} | ${ms(o.cpuMedianMs)} (${each(o.cpuMsPerSuggest)}) |`,
+    `| ${o.smallFinished} | ${ms(o.smallMedianMs)} | ${each(o.smallMsPerSuggest)} | |`,
+    '',
+    '### Median stopping',
+    '',
+    `Method: simulated learning curves. Each configuration is a Hartmann-6 point; its trial reports a loss at steps 1..${e.steps}: value(step) = h + (${e.start} − h)·exp(−step/τ) + noise, h its Hartmann-6 value (the asymptote), τ drawn in [${e.tauRange[0]}, ${e.tauRange[1]}] and the noise Gaussian with σ = ${e.noise}, both from a stream seeded by the point and the seed, so a point learns the same way in both runs. ${e.seeds} seeds × ${e.trials} trials, one at a time, run twice by the same sampler and seed: without stopping, and with \`MedianStoppingRule\` at its defaults (goal minimize), every step reported, a stopped trial's curve discarded and a completed one's kept, as the engine does. A trial's value is the last it reported (where it stopped, when stopped). Trial time is counted in steps. Equal median best: with stopping no worse than without by more than ${fv(e.tolerance)} (1% of Hartmann-6's optimum's magnitude). With the random sampler both runs try the same points; with bayesian the sampler hears the stopped trials' values, so the later points may differ.`,
+    '',
+    '| Sampler | Steps without | Steps with | Saved | Trials stopped | Median best without | Median best with |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...e.rows.map((r) => `| ${r.sampler} | ${n(r.stepsWithout)} | ${n(r.stepsWith)} | ${pct(r.saved)} | ${n(r.stoppedTrials)} of ${n(r.trials)} | ${fv(r.medianBestWithout)} | ${fv(r.medianBestWith)} |`),
+    '',
+  ];
+}
+
+/**
+ * BENCHMARKS.md with the search-quality section and its target rows replaced (or added), the rest
+ * untouched: `TUNEWIRE_BENCH_ONLY=search npm run bench` refreshes these figures alone.
+ */
+export function spliceSearchQuality(markdown: string, f: SearchQualityFigures, now = new Date()): string {
+  return spliceSection(markdown, {
+    verdicts: searchQualityVerdicts(f),
+    heading: SEARCH_QUALITY_HEADING,
+    section: searchQualitySection(f, now),
+    ownsTarget: (target) => SEARCH_QUALITY_TARGET_OPENINGS.some((opening) => target.startsWith(opening)),
+  });
 }

@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { startDynamoDbLocal } from '../shared/local-stack/dynamodb-local';
 import { compareApiCalls } from './api-calls';
 import { coldStarts, packagedBundles } from './bundles';
@@ -8,7 +8,8 @@ import { measureDashboardLive, type DashboardLiveFigures } from './dashboard-liv
 import { runTunewireJob, type TunewireJobRun } from './job-run';
 import { measureLatency } from './latency';
 import { perTrial } from './per-trial';
-import { renderReport, spliceCliStatus, spliceDashboardLive, verdicts, type BenchResults } from './report';
+import { renderReport, SEARCH_PLOT_PATH, searchQualityVerdicts, spliceCliStatus, spliceDashboardLive, spliceSearchQuality, verdicts, type BenchResults } from './report';
+import { measureSearchQuality, searchQualitySvg, type SearchQualityFigures } from './search-quality';
 import { ROOT } from './stack';
 import { measureThroughput } from './throughput';
 import { jobTimeline } from './timeline';
@@ -17,14 +18,21 @@ import { jobTimeline } from './timeline';
  * `npm run bench`: starts DynamoDB Local (in memory) and the fakes, runs every benchmark, writes
  * BENCHMARKS.md. `TUNEWIRE_BENCH_ONLY=cli-status npm run bench` measures only the CLI's warm and
  * cold `status` and updates that section of BENCHMARKS.md; `TUNEWIRE_BENCH_ONLY=dashboard-live` measures
- * only how soon an open dashboard hears of a ledger change, and updates that section.
+ * only how soon an open dashboard hears of a ledger change, and updates that section;
+ * `TUNEWIRE_BENCH_ONLY=search` runs only the search-quality benchmark (random, grid, bayesian on
+ * test functions; TPE overhead; median stopping), writes its plot and updates its section.
  */
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   if (process.env.TUNEWIRE_BENCH_ONLY === 'cli-status') return cliStatusOnly();
   if (process.env.TUNEWIRE_BENCH_ONLY === 'dashboard-live') return dashboardLiveOnly();
+  if (process.env.TUNEWIRE_BENCH_ONLY === 'search') return searchQualityOnly();
   const started = performance.now();
   const step = (label: string) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0)} s] ${label}`);
+  // first, before DynamoDB Local starts: pure CPU work, and the TPE overhead is timed with nothing else running
+  step('search quality');
+  const searchQuality = await measureSearchQuality(step);
+  writeSearchPlot(searchQuality);
   const dynamo = await startDynamoDbLocal({});
   try {
     step('detection latency');
@@ -62,6 +70,7 @@ async function main(): Promise<void> {
       coldStarts: cold,
       cliStatus,
       dashboardLive,
+      searchQuality,
       totalSeconds: (performance.now() - started) / 1000,
     };
     writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderReport(results));
@@ -92,6 +101,29 @@ async function dashboardLiveOnly(): Promise<void> {
   } finally {
     await dynamo.stop();
   }
+}
+
+async function searchQualityOnly(): Promise<void> {
+  const started = performance.now();
+  const figures = await measureSearchQuality((label) => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0)} s] ${label}`));
+  writeSearchPlot(figures);
+  const file = join(ROOT, 'BENCHMARKS.md');
+  writeFileSync(file, spliceSearchQuality(readFileSync(file, 'utf8'), figures));
+  for (const fn of figures.functions) {
+    console.log(`${fn.name} (${fn.trials} trials, ${figures.seeds} seeds), median best @10 / @25 / @${fn.trials}, trials to reach random's median best-of-${fn.trials}:`);
+    for (const s of fn.strategies) {
+      const at = (k: number) => s.median[k - 1]?.toPrecision(4) ?? '-';
+      console.log(`  ${s.strategy.padEnd(24)} ${s.notApplicable ?? `${at(10)} / ${at(25)} / ${at(fn.trials)}   reach ${s.trialsToReachRandom ?? 'not within ' + fn.trials}`}`);
+    }
+  }
+  for (const v of searchQualityVerdicts(figures)) console.log(`${v.pass ? 'pass' : 'FAIL'}  ${v.target}: ${v.figure}`);
+  console.log(`${SEARCH_PLOT_PATH} written; BENCHMARKS.md updated`);
+}
+
+function writeSearchPlot(figures: SearchQualityFigures): void {
+  const file = join(ROOT, SEARCH_PLOT_PATH);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, searchQualitySvg(figures));
 }
 
 function logDashboardLive(f: DashboardLiveFigures): void {
