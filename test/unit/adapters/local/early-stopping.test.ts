@@ -20,8 +20,22 @@ describe('MedianStoppingRule', () => {
     completeCurve(rule, 'b', [0.6, 0.7, 0.8]);
     completeCurve(rule, 'c', [0.7, 0.8, 0.9]);
     expect(rule.report('d', 1, 0.1)).toBeUndefined(); // warm-up
-    // running averages at step 2: a 0.55, b 0.65, c 0.75 → median 0.65
-    expect(rule.report('d', 2, 0.2)).toEqual({ step: 2, best: 0.2, median: expect.closeTo(0.65, 10) as number, trials: 3 });
+    // running averages at step 2, after each curve's one warm-up report: a 0.6, b 0.7, c 0.8 → median 0.7
+    expect(rule.report('d', 2, 0.2)).toEqual({ step: 2, best: 0.2, median: expect.closeTo(0.7, 10) as number, trials: 3 });
+  });
+
+  it('leaves a completed curve warm-up out of its running average', () => {
+    const rule = new MedianStoppingRule({ goal: 'minimize', minTrials: 3, warmupSteps: 2 });
+    completeCurve(rule, 'a', [1.0, 0.8, 0.4, 0.4]);
+    completeCurve(rule, 'b', [1.0, 0.8, 0.5, 0.5]);
+    completeCurve(rule, 'c', [1.0, 0.8, 0.6, 0.6]);
+    rule.report('d', 1, 0.9);
+    rule.report('d', 2, 0.7);
+    // at step 3: a 0.4, b 0.5, c 0.6 → median 0.5 (from step 1, b's 0.77 would let 0.55 run)
+    expect(rule.report('d', 3, 0.55)).toEqual({ step: 3, best: 0.55, median: 0.5, trials: 3 });
+    rule.report('e', 1, 0.9);
+    rule.report('e', 2, 0.7);
+    expect(rule.report('e', 3, 0.45)).toBeUndefined();
   });
 
   it('lets a trial run whose best so far beats the median, or equals it', () => {
