@@ -119,7 +119,7 @@ describe('the local service\'s engine routes', () => {
   it('turns a spec the engine refuses into the SpecValidationError the command would have thrown', async () => {
     const { workDir, server } = await engineService();
     const client = new ServiceLocalEngine(new LocalProvider({ workDir, emit: async () => undefined }), { url: server.url, token: TOKEN }, {});
-    const job = { ...spec('console.log("score=1")'), strategy: 'bayesian' } as TuningSpec;
+    const job = { ...spec('console.log("score=1")'), strategy: 'hyperband' } as TuningSpec;
     await expect(client.create({ jobId: 'bad', providerJobName: 'bad', spec: job })).rejects.toBeInstanceOf(SpecValidationError);
   });
 });
