@@ -50,6 +50,7 @@ const PAGE = `<!doctype html>
 </head>
 <body>
 <header class="top"><a class="brand" href="#/jobs">tunewire</a><span id="live" class="live" title="live updates">connecting…</span></header>
+<p id="error" class="error banner" role="alert" hidden></p>
 <main id="app"><p class="muted">loading…</p></main>
 <script src="${DASHBOARD_PATHS.script}"></script>
 </body>

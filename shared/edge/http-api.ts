@@ -218,8 +218,8 @@ const routes: Route[] = [
     params: [MODEL],
     run: async (deps, _req, [model]) => {
       const [champion, promotions] = await Promise.all([deps.ledger.getChampion(model as string), deps.ledger.listPromotions(model as string)]);
-      // a model exists once a job has been judged for it
-      if (!champion && promotions.length === 0) return problem(404, 'MODEL.NOT_FOUND', `model ${model} has no champion and no promotion decisions`);
+      // Models are named by specs, not created: one no job has been judged for yet (its first job
+      // still running) simply has no champion and no decisions.
       return json(200, { model, champion: champion ?? null, promotions: promotionsView(promotions) });
     },
   },

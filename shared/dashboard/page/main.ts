@@ -1,5 +1,5 @@
 import './style.css';
-import { Api, ApiError, Unauthorized, type LiveState } from './api';
+import { Api, Unauthorized, type LiveState } from './api';
 import { h, show } from './dom';
 import { JobPage } from './job-view';
 import { JobsPage } from './jobs-view';
@@ -20,6 +20,8 @@ interface Page {
 const TOKEN_KEY = 'tunewire.token';
 const app = document.getElementById('app') as HTMLElement;
 const liveBadge = document.getElementById('live') as HTMLElement;
+/** Where a failed refresh says why; the page under it stays, and the next good refresh clears it. */
+const errorBanner = document.getElementById('error') as HTMLElement;
 const api = new Api(() => localStorage.getItem(TOKEN_KEY) ?? undefined);
 
 let current: { page: Page; stopFollowing: () => void } | undefined;
@@ -63,6 +65,7 @@ async function refresh(): Promise<void> {
   refreshing = (async () => {
     try {
       await page.refresh();
+      errorBanner.hidden = true;
       document.body.dataset.loaded = 'true';
     } catch (error) {
       if (current?.page === page) showError(error);
@@ -84,8 +87,8 @@ function showLiveState(state: LiveState): void {
 
 function showError(error: unknown): void {
   if (error instanceof Unauthorized) return askForToken();
-  const message = error instanceof ApiError && error.status === 404 ? `${error.message}` : error instanceof Error ? error.message : String(error);
-  show(app, h('a', { href: '#/jobs', class: 'back' }, '← all jobs'), h('p', { class: 'error', role: 'alert' }, message));
+  errorBanner.textContent = error instanceof Error ? error.message : String(error);
+  errorBanner.hidden = false;
 }
 
 function askForToken(): void {

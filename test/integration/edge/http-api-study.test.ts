@@ -217,12 +217,12 @@ describe('GET /models/{model}', () => {
     expect(bodyOf(await call(`/models/${model}`))).toEqual({ model, champion: null, promotions: [record(model, 'job-c', '2026-11-23T10:03:00.000Z', 'skipped')] });
   });
 
-  it('answers 404 MODEL.NOT_FOUND for a model never judged, and 400 naming model for a bad id', async () => {
-    const missing = await call('/models/never-seen');
+  it('answers a model never judged (its first job still running) with no champion and no decisions, and 400 naming model for a bad id', async () => {
+    const unjudged = await call('/models/never-seen');
     const malformed = await call('/models/%C3%28');
     const long = await call(`/models/${'m'.repeat(3000)}`);
 
-    expect([missing.statusCode, errorOf(missing).code]).toEqual([404, 'MODEL.NOT_FOUND']);
+    expect([unjudged.statusCode, bodyOf(unjudged)]).toEqual([200, { model: 'never-seen', champion: null, promotions: [] }]);
     expect([malformed.statusCode, errorOf(malformed).issues?.map((i) => i.path)]).toEqual([400, ['model']]);
     expect([long.statusCode, errorOf(long).issues?.map((i) => i.path)]).toEqual([400, ['model']]);
   });
