@@ -24,7 +24,7 @@ import { SAGEMAKER_JOB_NAME, sageMakerJobName } from './sagemaker-names';
  *   trial:
  *     image: 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1
  *     metricDefinitions: [{ name: "validation:auc", regex: "validation-auc:([0-9.]+)" }]
- *     roleArn: arn:aws:iam::123456789012:role/tunewire-training
+ *     roleArn: arn:aws:iam::123456789012:role/tunewire-dev-us-east-1-training
  *     inputs: [{ channel: train, s3Uri: s3://bucket/churn/train/ }]
  *     output: { s3Uri: s3://bucket/churn/models/ }
  *     resources: { instanceType: ml.m5.xlarge }

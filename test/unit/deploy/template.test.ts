@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../../shared/adapters/dynamodb/table';
+import { parseSageMakerTrialSpec, sageMakerSpecIssues } from '../../../shared/adapters/sagemaker/sagemaker-spec';
+import { parseSpec, type TuningSpec } from '../../../shared/domain/spec';
+import { parseTemplateDocument } from '../../../shared/domain/template';
 
 /**
  * The CloudFormation `osls package` generates, checked for what the deployment promises. The
@@ -15,17 +19,29 @@ import { TTL_ATTRIBUTE, tableDefinition } from '../../../shared/adapters/dynamod
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const OSLS = join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 const ONE_MB = 1_000_000;
+const EXAMPLES = join(ROOT, 'examples');
+/** The account id the examples write where the user's goes. */
+const EXAMPLE_ACCOUNT = '123456789012';
+/** The longest AWS region name (ap-southeast-3, ap-northeast-1...): what a region-carrying name must fit with. */
+const LONGEST_REGION = 'ap-southeast-3';
+/** What an index ARN takes: only reads across items. */
+const INDEX_ACTIONS = ['dynamodb:Query', 'dynamodb:Scan'];
 
 /**
  * What each function may do, besides writing its own logs and its own dead letters. A new
  * function gets an entry here: the list is the review of its role.
  */
-const LEDGER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+const LEDGER = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** The ledger's queries (trials, history, promotions; byProviderJob, byActive; subscriptions, pending deliveries). */
+const LEDGER_QUERY = ['dynamodb:Query'];
+/** Functions that read by key only: no Query anywhere in their code paths. */
+const NO_QUERY = ['inbound-webhook', 'retune', 'trigger'];
 /** submitJob at SageMaker: create (tagged), adopt (describe, read the tag back), pass the training role. */
 const CREATE_TUNING_JOB = ['iam:PassRole', 'sagemaker:AddTags', 'sagemaker:CreateHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTags'];
 const EXPECTED_ACTIONS: Record<string, string[]> = {
   submit: [
     ...LEDGER,
+    ...LEDGER_QUERY,
     ...CREATE_TUNING_JOB,
     'events:PutEvents',
     'sagemaker:StopHyperParameterTuningJob',
@@ -37,10 +53,12 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'kms:Decrypt',
     'kms:GenerateDataKey',
   ],
-  'status-change': [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
-  'trial-fan-out': [...LEDGER, 'events:PutEvents', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  'status-change': [...LEDGER, ...LEDGER_QUERY, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  'trial-fan-out': [...LEDGER, ...LEDGER_QUERY, 'events:PutEvents', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  // UpdateItem stays: setBestTrial, and the announcement claim (resume, release, complete) it publishes through
   'promote-best': [
     ...LEDGER,
+    ...LEDGER_QUERY,
     'events:PutEvents',
     'sagemaker:CreateModelPackage',
     'sagemaker:CreateModelPackageGroup',
@@ -52,11 +70,11 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
   // subscriptions (Query), the job's spec notify URLs (GetItem), dead letters (Put), disabling (Update),
   // pending deliveries (Put, Delete); sealed secrets (Decrypt), and sealing old plain-text ones on read (GenerateDataKey);
   // its retry queue (send, and consume)
-  notify: [...LEDGER, 'dynamodb:DeleteItem', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+  notify: [...LEDGER, ...LEDGER_QUERY, 'dynamodb:DeleteItem', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
   // matching templates is a scan for their HEAD items; neither opens a template's sealed webhook secret
   trigger: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'dynamodb:Scan'],
   retune: [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents'],
-  reconcile: [...LEDGER, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
+  reconcile: [...LEDGER, ...LEDGER_QUERY, 'events:PutEvents', 'sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:ListTrainingJobsForHyperParameterTuningJob'],
   'inbound-webhook': [...LEDGER, ...CREATE_TUNING_JOB, 'events:PutEvents', 'kms:Decrypt'],
 };
 const FUNCTIONS = ['inbound-webhook', 'notify', 'promote-best', 'reconcile', 'retune', 'status-change', 'submit', 'trial-fan-out', 'trigger'];
@@ -91,6 +109,8 @@ interface Resource {
   readonly Type: string;
   readonly Properties: Record<string, Json>;
   readonly DependsOn?: string | string[];
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
 }
 interface Statement {
   readonly Effect: string;
@@ -209,6 +229,46 @@ function asyncInvoked(fn: LambdaFunction): boolean {
   );
 }
 
+/** The data bucket's prefix, as the S3 trigger rule matches it (`<prefix>-<account id>`). */
+function dataBucketPrefix(): string {
+  const pattern = Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Events::Rule')
+    .map((r) => r.Properties['EventPattern'] as { source?: string[]; detail?: { bucket?: { name?: { prefix?: string }[] } } } | undefined)
+    .find((p) => p?.source?.includes('aws.s3'));
+  const prefix = pattern?.detail?.bucket?.name?.[0]?.prefix;
+  if (!prefix?.endsWith('-')) throw new Error('the S3 trigger rule matches no `<prefix>-` bucket name');
+  return prefix.slice(0, -1);
+}
+
+interface ExampleSpec {
+  readonly file: string;
+  readonly spec: TuningSpec;
+}
+interface ExampleTemplate extends ExampleSpec {
+  readonly triggers: { readonly s3Prefix?: string };
+}
+
+const exampleFiles = (name: string): string[] =>
+  readdirSync(EXAMPLES)
+    .filter((d) => existsSync(join(EXAMPLES, d, name)))
+    .map((d) => `examples/${d}/${name}`);
+
+function exampleTemplates(): ExampleTemplate[] {
+  return exampleFiles('template.yaml').map((file) => {
+    const { spec, settings } = parseTemplateDocument(parseYaml(readFileSync(join(ROOT, file), 'utf8')) as unknown, file);
+    return { file, spec, triggers: settings.triggers };
+  });
+}
+
+/** Every example spec, the ones inside templates too. */
+function exampleSpecs(): ExampleSpec[] {
+  const specs = exampleFiles('spec.yaml').map((file) => ({ file, spec: parseSpec(parseYaml(readFileSync(join(ROOT, file), 'utf8')) as unknown, file) }));
+  return [...specs, ...exampleTemplates().map(({ file, spec }) => ({ file, spec }))];
+}
+
+/** Whether a policy Resource names one of the table's indexes (`${Table.Arn}/index/...`). */
+const isIndexArn = (r: Json): boolean => JSON.stringify(r).includes('/index/');
+
 // -- the checks -----------------------------------------------------------------------------------
 
 describe('the packaged CloudFormation template', () => {
@@ -243,6 +303,54 @@ describe('the packaged CloudFormation template', () => {
     }
   });
 
+  it('grants Query only where the code queries: not to trigger, retune or inbound-webhook', () => {
+    for (const key of NO_QUERY) {
+      const fn = functions.find((f) => f.key === key);
+      expect(fn, key).toBeDefined();
+      const granted = statementsOf(roleOf(fn as LambdaFunction)[1]).flatMap(actionsOf);
+      expect(granted, key).not.toContain('dynamodb:Query');
+    }
+  });
+
+  it('grants no item action on an index: only Query and Scan', () => {
+    const onIndexes = allPolicyStatements(template).filter(({ statement }) => asList(statement.Resource).some(isIndexArn));
+    expect(onIndexes.length).toBeGreaterThan(0);
+    for (const { where, statement } of onIndexes) {
+      for (const action of actionsOf(statement)) expect(INDEX_ACTIONS, `${where}: ${action} on ${JSON.stringify(statement.Resource)}`).toContain(action);
+    }
+  });
+
+  it('names IAM roles per stage and region, or lets CloudFormation name them, within 64 characters', () => {
+    const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+    const named = roles.filter(([, r]) => r.Properties['RoleName'] !== undefined);
+    // only the training role has a name (the examples' roleArn); the function roles are generated
+    expect(named.map(([id]) => id)).toEqual(['TrainingRole']);
+    for (const [id, role] of named) {
+      const name = role.Properties['RoleName'];
+      expect(typeof name, id).toBe('string');
+      expect(name, id).toBe('tunewire-dev-us-east-1-training');
+      expect(String(name).replace('us-east-1', LONGEST_REGION).length, `${id} in ${LONGEST_REGION}`).toBeLessThanOrEqual(64);
+    }
+    // the source, so another stage or region resolves to another name
+    const roleNames = readFileSync(join(ROOT, 'serverless.yml'), 'utf8')
+      .split('\n')
+      .filter((line) => /^\s*RoleName:/.test(line));
+    expect(roleNames.length).toBe(named.length);
+    for (const line of roleNames) {
+      expect(line).toContain('${sls:stage}');
+      expect(line).toMatch(/\$\{self:provider\.region\}|\$\{aws:region\}|AWS::Region/);
+    }
+  });
+
+  it('keeps the ledger, and the key its secrets are sealed with, when the stack is removed or the resource replaced', () => {
+    const kept = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::KMS::Key');
+    expect(kept.map(([id]) => id).sort()).toEqual(['LedgerTable', 'WebhookSecretsKey']);
+    for (const [id, r] of kept) {
+      expect(r.DeletionPolicy, id).toBe('Retain');
+      expect(r.UpdateReplacePolicy, id).toBe('Retain');
+    }
+  });
+
   it('names no wildcard action anywhere', () => {
     for (const { where, statement } of allPolicyStatements(template)) {
       for (const action of actionsOf(statement)) expect(action, `${where}: ${action}`).not.toContain('*');
@@ -268,7 +376,7 @@ describe('the packaged CloudFormation template', () => {
       expect(group, `${fn.key} log group`).toBeDefined();
     }
     const groups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
-    for (const [id, group] of groups) expect(group.Properties['RetentionInDays'], id).toEqual(expect.any(Number));
+    for (const [id, group] of groups) expect(group.Properties['RetentionInDays'], id).toBeTypeOf('number');
   });
 
   it('retries every EventBridge target and dead-letters it to an SQS queue EventBridge may write to', () => {
@@ -278,8 +386,8 @@ describe('the packaged CloudFormation template', () => {
       const ruleName = rule.Properties['Name'] as string;
       for (const target of rule.Properties['Targets'] as Record<string, Json>[]) {
         const retry = target['RetryPolicy'] as Record<string, number> | undefined;
-        expect(retry?.['MaximumRetryAttempts'], `${id} MaximumRetryAttempts`).toEqual(expect.any(Number));
-        expect(retry?.['MaximumEventAgeInSeconds'], `${id} MaximumEventAgeInSeconds`).toEqual(expect.any(Number));
+        expect(retry?.['MaximumRetryAttempts'], `${id} MaximumRetryAttempts`).toBeTypeOf('number');
+        expect(retry?.['MaximumEventAgeInSeconds'], `${id} MaximumEventAgeInSeconds`).toBeTypeOf('number');
         const queueId = referencedId((target['DeadLetterConfig'] as { Arn?: Json } | undefined)?.Arn);
         expect(resource(queueId)?.Type, `${id} DeadLetterConfig`).toBe('AWS::SQS::Queue');
         const allowed = allPolicyStatements(template).some(
@@ -300,8 +408,8 @@ describe('the packaged CloudFormation template', () => {
     for (const fn of invoked) {
       const config = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && referencedId(r.Properties['FunctionName']) === fn.logicalId);
       expect(config, `${fn.key} EventInvokeConfig`).toBeDefined();
-      expect(config?.Properties['MaximumRetryAttempts'], fn.key).toEqual(expect.any(Number));
-      expect(config?.Properties['MaximumEventAgeInSeconds'], fn.key).toEqual(expect.any(Number));
+      expect(config?.Properties['MaximumRetryAttempts'], fn.key).toBeTypeOf('number');
+      expect(config?.Properties['MaximumEventAgeInSeconds'], fn.key).toBeTypeOf('number');
       const destination = (config?.Properties['DestinationConfig'] as { OnFailure?: { Destination?: Json } } | undefined)?.OnFailure?.Destination;
       const queueId = referencedId(destination);
       expect(resource(queueId)?.Type, `${fn.key} OnFailure`).toBe('AWS::SQS::Queue');
@@ -322,7 +430,7 @@ describe('the packaged CloudFormation template', () => {
     const tables = Object.values(template.Resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
     expect(tables).toHaveLength(1);
     const props = tables[0]?.Properties ?? {};
-    const { TableName: _name, ...expected } = tableDefinition('any');
+    const { TableName: _name, ...expected } = tableDefinition('ledger');
     expect(props['BillingMode']).toBe('PAY_PER_REQUEST');
     expect({
       BillingMode: props['BillingMode'],
@@ -373,7 +481,48 @@ describe('the packaged CloudFormation template', () => {
     expect(transformer.InputPathsMap).toEqual({ time: '$.time' });
     // what EventBridge sends: the placeholder is replaced by the quoted time
     const input = JSON.parse(transformer.InputTemplate.replace('<time>', JSON.stringify('2026-01-05T03:00:00Z'))) as unknown;
-    expect(input).toEqual({ template: 'iris-forest', slot: '2026-01-05T03:00:00Z' });
+    expect(input).toEqual({ template: 'churn-xgb', slot: '2026-01-05T03:00:00Z' });
+  });
+
+  it('retunes an example template the deployed stack can run, with the role and bucket it creates', () => {
+    const retune = functions.find((f) => f.key === 'retune');
+    const inputs = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties['ScheduleExpression'] !== undefined)
+      .flatMap((r) => r.Properties['Targets'] as Record<string, Json>[])
+      .filter((t) => referencedId(t['Arn']) === retune?.logicalId)
+      .map((t) => JSON.parse((t['InputTransformer'] as { InputTemplate: string }).InputTemplate.replace('<time>', '"t"')) as { template: string });
+    expect(inputs.length).toBeGreaterThan(0);
+    for (const { template: name } of inputs) {
+      // a template is put under a name; the examples name theirs after their spec
+      const examples = exampleTemplates().filter((e) => e.spec.name === name);
+      expect(examples.map((e) => e.file), `an examples/*/template.yaml for ${name}`).toHaveLength(1);
+      const { spec } = examples[0] as ExampleTemplate;
+      // the stack's functions run SageMaker jobs; a local template runs only on a local stack
+      expect(spec.provider, name).not.toBe('local');
+      expect(spec.provider, name).toBe('sagemaker');
+      expect(sageMakerSpecIssues(spec), name).toEqual([]);
+    }
+  });
+
+  it('has the SageMaker examples name the training role and the data bucket this stack creates and expects', () => {
+    const roleName = resource('TrainingRole')?.Properties['RoleName'];
+    const bucketPrefix = dataBucketPrefix();
+    const sagemaker = exampleSpecs().filter((e) => e.spec.provider === 'sagemaker');
+    expect(sagemaker.map((e) => e.file).sort()).toEqual(['examples/sagemaker-xgboost/spec.yaml', 'examples/sagemaker-xgboost/template.yaml']);
+    for (const { file, spec } of sagemaker) {
+      const trial = parseSageMakerTrialSpec(spec);
+      // an example account id stands in for the user's (the README says to put theirs)
+      expect(trial.roleArn, file).toBe(`arn:aws:iam::${EXAMPLE_ACCOUNT}:role/${String(roleName)}`);
+      const uris = [...(trial.inputs ?? []).map((i) => i.s3Uri), trial.output?.s3Uri];
+      expect(uris.length, file).toBeGreaterThan(1);
+      for (const uri of uris) expect(uri, file).toMatch(new RegExp(`^s3://${bucketPrefix}-${EXAMPLE_ACCOUNT}/`));
+    }
+    for (const { file, triggers } of exampleTemplates().filter((e) => e.spec.provider === 'sagemaker')) {
+      expect(triggers.s3Prefix, file).toMatch(new RegExp(`^s3://${bucketPrefix}-${EXAMPLE_ACCOUNT}/`));
+    }
+    // and the stack says which bucket it expects: the training role's grant is on that name
+    const output = template.Outputs?.['DataBucketName']?.Value as { 'Fn::Sub'?: string } | undefined;
+    expect(output?.['Fn::Sub']).toBe(`${bucketPrefix}-\${AWS::AccountId}`);
   });
 
   it('routes S3 Object Created in the data buckets (default bus) and Dataset Ready to trigger', () => {
@@ -409,7 +558,7 @@ describe('the packaged CloudFormation template', () => {
 
   it('gives notify its retry queue: delayed messages in, partial batch failures back, poison to the dead letters', () => {
     const notify = functions.find((f) => f.key === 'notify');
-    // no waiting inside any more: one attempt per receiver per invocation
+    // no waiting inside now: one attempt per receiver per invocation
     expect(notify?.resource.Properties['Timeout']).toBe(60);
     const config = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && referencedId(r.Properties['FunctionName']) === notify?.logicalId);
     expect(config?.Properties['MaximumRetryAttempts']).toBe(1);
