@@ -8,6 +8,12 @@ import { MAX_NESTING_DEPTH, tooDeep } from '../../domain/limits';
  * silent, Event Ruler (aws/event-ruler), the library EventBridge runs.
  *
  * A pattern is compiled once, at validation, into predicates; matching walks the event alongside.
+ *
+ * Field names: Event Ruler flattens patterns and events alike into dot-joined field paths (README,
+ * "Caveat: Compiled rules and JSON keys with dots"), so `{"state.status": [...]}` and
+ * `{"state": {"status": [...]}}` name the same field, in patterns and in events, through arrays.
+ * Both directions are matched here: a pattern key is split on its dots at compile time, and an event
+ * key holding dots is read as the nested path it names when the matcher looks a field up.
  */
 
 /** A parsed EventBridge pattern (JSON object), e.g. `{ "source": ["tunewire"], "detail": { "status": ["failed"] } }`. */
@@ -52,7 +58,7 @@ export function matchesEventPattern(pattern: EventPattern, event: unknown): bool
     rule = compilePattern(pattern);
     compiled.set(pattern, rule);
   }
-  return matchesObject(rule, isJsonObject(event) ? event : {});
+  return matchesObject(rule, [isJsonObject(event) ? event : {}]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,25 +91,62 @@ const OPERATORS = new Set(['prefix', 'suffix', 'equals-ignore-case', 'wildcard',
 // ---------------------------------------------------------------------------------------------
 // Matching
 
-function matchesObject(rule: ObjectRule, node: JsonObject): boolean {
+/**
+ * The event object a pattern level is matched against. Usually one object; more when dotted event
+ * keys make several objects stand for one path (`{"a": {"b": 1}, "a.c": 2}` has `a` = `{b, c}`).
+ * The fields of a view are the union of its objects' fields.
+ */
+type View = readonly JsonObject[];
+
+function matchesObject(rule: ObjectRule, view: View): boolean {
   return (
-    rule.leaves.every((leaf) => matchesLeaf(leaf, fieldOf(node, leaf.key))) &&
+    rule.leaves.every((leaf) => matchesLeaf(leaf, valuesAt(view, leaf.key))) &&
     // Array-consistent: all fields of a nested pattern must match within the same array element.
-    rule.nested.every(({ key, rule: inner }) => objectsOf(fieldOf(node, key)).some((child) => matchesObject(inner, child))) &&
-    rule.anyOf.every((branches) => branches.some((branch) => matchesObject(branch, node)))
+    rule.nested.every(({ key, rule: inner }) => viewsOf(valuesAt(view, key)).some((child) => matchesObject(inner, child))) &&
+    rule.anyOf.every((branches) => branches.some((branch) => matchesObject(branch, view)))
   );
 }
 
-function matchesLeaf(rule: LeafRule, value: unknown): boolean {
-  const leaves = value === undefined ? [] : leavesOf(value);
+function matchesLeaf(rule: LeafRule, values: readonly unknown[]): boolean {
+  const leaves = values.flatMap(leavesOf);
   // "Exists matching only works on leaf nodes": an object, or an empty array, is no value at all.
   if (rule.exists.some((wanted) => wanted === leaves.length > 0)) return true;
   return leaves.some((leaf) => rule.tests.some((test) => test(leaf)));
 }
 
-/** `undefined` is how a missing field reads (and how JSON would drop an undefined property). */
-function fieldOf(node: JsonObject, key: string): unknown {
-  return Object.hasOwn(node, key) ? node[key] : undefined;
+/**
+ * The values at one field name (a single path segment: compiled pattern keys hold no dots): the
+ * field itself, and for every event key `key.rest` a one-field object `{rest: value}`, which the
+ * next lookup reads the same way. A missing field has no values.
+ */
+function valuesAt(view: View, key: string): unknown[] {
+  const values: unknown[] = [];
+  for (const node of view) {
+    if (Object.hasOwn(node, key)) values.push(node[key]);
+    for (const [rest, value] of dottedKeysOf(node).get(key) ?? []) values.push({ [rest]: value });
+  }
+  return values;
+}
+
+const dottedIndex = new WeakMap<JsonObject, ReadonlyMap<string, readonly (readonly [string, unknown])[]>>();
+const NO_DOTTED_KEYS: ReadonlyMap<string, readonly (readonly [string, unknown])[]> = new Map();
+
+/** An object's dotted keys by their first segment, e.g. `"state.status"` under `state` as `["status", value]`. */
+function dottedKeysOf(node: JsonObject): ReadonlyMap<string, readonly (readonly [string, unknown])[]> {
+  let index = dottedIndex.get(node);
+  if (index) return index;
+  const found = new Map<string, (readonly [string, unknown])[]>();
+  for (const key of Object.keys(node)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) continue;
+    const head = key.slice(0, dot);
+    const list = found.get(head) ?? [];
+    list.push([key.slice(dot + 1), node[key]]);
+    found.set(head, list);
+  }
+  index = found.size > 0 ? found : NO_DOTTED_KEYS;
+  dottedIndex.set(node, index);
+  return index;
 }
 
 /** The scalar values at a field: arrays are flattened, objects are not leaves. */
@@ -116,15 +159,25 @@ function leavesOf(value: unknown): Scalar[] {
 }
 
 /**
- * The objects a nested pattern is matched against. With none (a missing field, a scalar), the
- * pattern still runs against an empty object, so `{"exists": false}` beneath it holds.
+ * The views a nested pattern is matched against. The objects outside arrays are one field path and
+ * so one view; each object inside an array (at every depth) is its own view, joined by those outside
+ * arrays, which Ruler's array consistency lets pair with every element. With no objects at all (a
+ * missing field, a scalar), the pattern still runs against an empty object, so `{"exists": false}`
+ * beneath it holds.
  */
-function objectsOf(value: unknown): JsonObject[] {
-  const found: JsonObject[] = [];
-  flatten(value, (item) => {
-    if (isJsonObject(item)) found.push(item);
-  });
-  return found.length > 0 ? found : [{}];
+function viewsOf(values: readonly unknown[]): View[] {
+  const outside: JsonObject[] = [];
+  const elements: JsonObject[] = [];
+  for (const value of values) {
+    if (isJsonObject(value)) outside.push(value);
+    else if (Array.isArray(value)) {
+      flatten(value, (item) => {
+        if (isJsonObject(item)) elements.push(item);
+      });
+    }
+  }
+  if (elements.length > 0) return elements.map((element) => [element, ...outside]);
+  return [outside.length > 0 ? outside : [{}]];
 }
 
 /**
@@ -157,41 +210,81 @@ function flatten(value: unknown, visit: (item: unknown) => void): void {
 function compilePattern(pattern: EventPattern): ObjectRule {
   const deep = tooDeep(pattern, MAX_NESTING_DEPTH);
   if (deep) throw new EventPatternError(deep.path, `nests deeper than ${MAX_NESTING_DEPTH} levels`);
-  return compileObject(pattern, '', false);
+  const wildcards: WildcardsByField = new Map();
+  const rule = compileEntries(entriesOf(pattern, ''), '', '', false, wildcards);
+  checkWildcardComplexity(wildcards);
+  return rule;
 }
 
-function compileObject(raw: unknown, path: string, insideOr: boolean): ObjectRule {
+/** The `wildcard` operands of a pattern, by flattened field path (`detail.object.key`), for the complexity check. */
+type WildcardsByField = Map<string, { readonly path: string; readonly patterns: Set<string> }>;
+
+function entriesOf(raw: unknown, path: string): [string, unknown][] {
   if (!isJsonObject(raw)) throw new EventPatternError(path, `must be a JSON object, not ${shapeOf(raw)}`);
   const entries = Object.entries(raw);
   if (entries.length === 0) throw new EventPatternError(path, 'must not be an empty object');
+  return entries;
+}
 
+/**
+ * One pattern level. `path` names places for errors (`detail.$or[1].state`); `field` is the
+ * flattened field path Ruler would use (`detail.state`). A dotted key is its nested path: its
+ * first segment is the field here and the rest nest beneath, merged with every sibling that shares
+ * the segment, so `{"a.b": [1], "a": {"c": [2]}}` compiles as `{"a": {"b": [1], "c": [2]}}`.
+ */
+function compileEntries(
+  entries: readonly (readonly [string, unknown])[],
+  path: string,
+  field: string,
+  insideOr: boolean,
+  wildcards: WildcardsByField,
+): ObjectRule {
   const leaves: LeafRule[] = [];
-  const nested: { key: string; rule: ObjectRule }[] = [];
+  const nestedEntries = new Map<string, [string, unknown][]>();
   const anyOf: ObjectRule[][] = [];
   for (const [key, value] of entries) {
     const at = path ? `${path}.${key}` : key;
     if (key === '$or') {
-      anyOf.push(compileOr(value, at));
-    } else if (insideOr && OPERATORS.has(key)) {
+      anyOf.push(compileOr(value, at, field, wildcards));
+      continue;
+    }
+    if (insideOr && OPERATORS.has(key)) {
       throw new EventPatternError(at, `"${key}" is an operator, not a field name; inside $or it must sit in a value list`);
-    } else if (Array.isArray(value)) {
-      leaves.push(compileLeaf(key, value, at));
-    } else if (isJsonObject(value)) {
-      nested.push({ key, rule: compileObject(value, at, insideOr) });
-    } else {
+    }
+    if (!Array.isArray(value) && !isJsonObject(value)) {
       throw new EventPatternError(at, `must be an array of values or a nested object, not ${shapeOf(value)}`);
     }
+    const dot = key.indexOf('.');
+    const head = dot < 0 ? key : key.slice(0, dot);
+    const headField = field ? `${field}.${head}` : head;
+    if (dot < 0 && Array.isArray(value)) {
+      leaves.push(compileLeaf(key, value, at, headField, wildcards));
+      continue;
+    }
+    const group = nestedEntries.get(head) ?? [];
+    // `{"a.b": v}` is `{"a": {"b": v}}`; the rest of the key may hold further dots, split the same way below.
+    if (dot < 0) group.push(...entriesOf(value, at));
+    else group.push([key.slice(dot + 1), value]);
+    nestedEntries.set(head, group);
   }
+  // Paths stay in flattened form, so the level beneath `a.b` (written dotted or nested) is `a`.
+  const nested = [...nestedEntries].map(([key, group]) => ({
+    key,
+    rule: compileEntries(group, path ? `${path}.${key}` : key, field ? `${field}.${key}` : key, insideOr, wildcards),
+  }));
   return { leaves, nested, anyOf };
 }
 
-function compileOr(raw: unknown, path: string): ObjectRule[] {
+function compileOr(raw: unknown, path: string, field: string, wildcards: WildcardsByField): ObjectRule[] {
   if (!Array.isArray(raw) || raw.length < 2) throw new EventPatternError(path, '$or must be an array of at least two objects');
   const branches: readonly unknown[] = raw;
-  return branches.map((branch, i) => compileObject(branch, `${path}[${i}]`, true));
+  return branches.map((branch, i) => {
+    const at = `${path}[${i}]`;
+    return compileEntries(entriesOf(branch, at), at, field, true, wildcards);
+  });
 }
 
-function compileLeaf(key: string, values: readonly unknown[], path: string): LeafRule {
+function compileLeaf(key: string, values: readonly unknown[], path: string, field: string, wildcards: WildcardsByField): LeafRule {
   if (values.length === 0) throw new EventPatternError(path, 'must not be an empty array');
   const tests: ScalarTest[] = [];
   const exists: boolean[] = [];
@@ -199,6 +292,12 @@ function compileLeaf(key: string, values: readonly unknown[], path: string): Lea
     const at = `${path}[${i}]`;
     if (isJsonObject(value)) {
       const expression = compileExpression(value, at);
+      const operand = value['wildcard'];
+      if (typeof operand === 'string') {
+        const entry = wildcards.get(field) ?? { path, patterns: new Set<string>() };
+        entry.patterns.add(operand);
+        wildcards.set(field, entry);
+      }
       if (typeof expression === 'boolean') exists.push(expression);
       else tests.push(expression);
     } else {
@@ -279,7 +378,7 @@ function ignoreCaseTest(anchor: 'equals' | 'prefix' | 'suffix', operand: string)
 }
 
 /**
- * `*` matches any run of characters; `\*` is a literal star and `\\` a literal backslash. Any
+ * `*` matches a run of zero or more characters; `\*` is a literal star and `\\` a literal backslash. Any
  * other escape, and `**`, are refused, as EventBridge refuses them.
  */
 function wildcardTest(pattern: string, path: string): ScalarTest {
@@ -322,6 +421,125 @@ function matchesWildcard(segments: readonly string[], value: string): boolean {
     position = at + middle.length;
   }
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wildcard complexity (PutRule's "Rule is too complex")
+
+/**
+ * The most wildcard-rule prefixes one field may have matching a single value at once. The user
+ * guide ("Comparison operators for use in event patterns", "Wildcards and event pattern
+ * complexity") says only that a rule that is too complex is refused with InvalidEventPatternException
+ * and that fewer wildcards and fewer repeated sequences after a wildcard help; it gives no number.
+ * Reported refusals bracket it: four `*\/datasync/*.<ext>` on one field (12 by the measure below)
+ * and four `*:stack/<name>/*` (12) are refused, while three of the latter (9) and four `*.<ext>` (8)
+ * are accepted, so the limit lies in 9..11; 10 is taken.
+ */
+export const MAX_WILDCARD_COMPLEXITY = 10;
+
+/** EventBridge's own wording of the refusal. */
+const TOO_COMPLEX = 'Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character';
+
+/** How many value subsets the evaluation visits before it calls a field too complex to evaluate. */
+const COMPLEXITY_EVALUATION_BUDGET = 20_000;
+
+const STAR = -1;
+
+function checkWildcardComplexity(wildcards: WildcardsByField): void {
+  for (const { path, patterns } of wildcards.values()) {
+    const complexity = wildcardComplexity([...patterns], MAX_WILDCARD_COMPLEXITY);
+    if (complexity > MAX_WILDCARD_COMPLEXITY) {
+      throw new EventPatternError(path, `${TOO_COMPLEX} (complexity ${complexity} over ${MAX_WILDCARD_COMPLEXITY})`);
+    }
+  }
+}
+
+/**
+ * Event Ruler's measure (MachineComplexityEvaluator): the most prefixes of the field's wildcard
+ * patterns that one theoretical value matches in full, each distinct pattern counted once, e.g.
+ * `a*bc` has 2 for "ab" (`a*`, `a*b`) and `*a*a*a*a*a*a*a*a*` has 17 for "aaaaaaaa". As in Ruler,
+ * values are UTF-8 bytes between the JSON quotes (JsonRuleCompiler keeps them), and only `wildcard`
+ * patterns count; exact, prefix and the rest do not. The value is searched for by walking the
+ * subsets of prefixes a value can match, byte by byte, stopping past `cap`.
+ */
+export function wildcardComplexity(patterns: readonly string[], cap: number = MAX_WILDCARD_COMPLEXITY): number {
+  const programs = [...new Set(patterns)].map(wildcardBytes);
+  if (programs.length === 0) return 0;
+  const alphabet = new Set<number>();
+  programs.forEach((tokens) => tokens.forEach((token) => token !== STAR && alphabet.add(token)));
+  const bytes = [...alphabet, 256]; // 256: a byte no pattern names literally
+
+  // A state is [pattern, position]: the pattern's first `position` tokens match the value so far.
+  type State = readonly [number, number];
+  const close = (states: State[]): State[] => {
+    const seen = new Set<string>();
+    const out: State[] = [];
+    for (let i = 0; i < states.length; i++) {
+      const [p, at] = states[i] as State;
+      const id = `${p}:${at}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push([p, at]);
+      // A star also matches nothing, so whatever follows it is reachable at once.
+      if ((programs[p] as number[])[at] === STAR) states.push([p, at + 1]);
+    }
+    return out.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  };
+  const step = (states: readonly State[], byte: number): State[] => {
+    const next: State[] = [];
+    for (const [p, at] of states) {
+      const tokens = programs[p] as number[];
+      if (at > 0 && tokens[at - 1] === STAR) next.push([p, at]);
+      if (tokens[at] === byte) next.push([p, at + 1]);
+    }
+    return close(next);
+  };
+
+  let maximum = 0;
+  const visited = new Set<string>();
+  const pending: State[][] = [close(programs.map((_, p) => [p, 0] as const))];
+  while (pending.length > 0) {
+    const states = pending.pop() as State[];
+    for (const byte of bytes) {
+      const next = step(states, byte);
+      if (next.length === 0) continue;
+      // Every state past the start is one matching prefix of one pattern.
+      if (next.length > cap) return next.length;
+      maximum = Math.max(maximum, next.length);
+      const key = next.map(([p, at]) => `${p}:${at}`).join(',');
+      if (visited.has(key)) continue;
+      visited.add(key);
+      if (visited.size > COMPLEXITY_EVALUATION_BUDGET) return cap + 1;
+      pending.push(next);
+    }
+  }
+  return maximum;
+}
+
+/** `"` + the pattern's UTF-8 bytes, with `*` as STAR and `\*`, `\\` as the literal byte + `"`. */
+function wildcardBytes(pattern: string): number[] {
+  const tokens: number[] = [0x22];
+  const encoder = new TextEncoder();
+  let literal = '';
+  const flush = () => {
+    tokens.push(...encoder.encode(literal));
+    literal = '';
+  };
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern.charAt(i);
+    if (char === '\\') {
+      literal += pattern.charAt(i + 1);
+      i++;
+    } else if (char === '*') {
+      flush();
+      tokens.push(STAR);
+    } else {
+      literal += char;
+    }
+  }
+  flush();
+  tokens.push(0x22);
+  return tokens;
 }
 
 /**
