@@ -1,6 +1,6 @@
 import type { ExternalAccountClientOptions, GoogleAuth } from 'google-auth-library';
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOUD_PLATFORM_SCOPE } from './adapters/mlengine/mlengine-client';
 import { ConfigError } from './config';
 import { zodIssues } from './domain/spec';
