@@ -5,8 +5,8 @@ import {
   matchesEventPattern,
   validateEventPattern,
   wildcardComplexity,
-  type EventPattern,
 } from '../../../../shared/adapters/bus/event-pattern';
+import { checkExample, type PatternExample } from '../../../support/event-patterns';
 
 /**
  * Dotted field names and the wildcard complexity limit.
@@ -19,16 +19,8 @@ import {
  * Complexity: the user guide's "Wildcards and event pattern complexity" (eb-create-pattern-operators)
  * and Ruler's MachineComplexityEvaluator (with the worked values of its MachineComplexityEvaluatorTest).
  */
-interface Example {
-  readonly name: string;
-  readonly pattern: EventPattern;
-  readonly event: unknown;
-  readonly matches: boolean;
-}
-
-const check = ({ pattern, event, matches }: Example) => {
-  expect(matchesEventPattern(validateEventPattern(pattern), event)).toBe(matches);
-};
+type Example = PatternExample;
+const check = checkExample;
 
 const nestedRule = { detail: { state: { status: ['running'] } } };
 const dottedRule = { detail: { 'state.status': ['running'] } };

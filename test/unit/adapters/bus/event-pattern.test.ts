@@ -3,8 +3,8 @@ import {
   EventPatternError,
   matchesEventPattern,
   validateEventPattern,
-  type EventPattern,
 } from '../../../../shared/adapters/bus/event-pattern';
+import { checkExample, type PatternExample } from '../../../support/event-patterns';
 
 /**
  * Tables of the examples in AWS's EventBridge user guide (pattern, event, expected), each named for
@@ -17,16 +17,8 @@ import {
  * Where a doc example gives only the pattern, the event is the one the example's prose describes,
  * and the non-matching event is its nearest miss.
  */
-interface Example {
-  readonly name: string;
-  readonly pattern: EventPattern;
-  readonly event: unknown;
-  readonly matches: boolean;
-}
-
-const check = ({ pattern, event, matches }: Example) => {
-  expect(matchesEventPattern(validateEventPattern(pattern), event)).toBe(matches);
-};
+type Example = PatternExample;
+const check = checkExample;
 
 // eb-event-patterns: "The following event shows a simple AWS event from Amazon EC2."
 const ec2Event = (detail: Record<string, unknown>) => ({
